@@ -1,0 +1,41 @@
+# The two commands of the README: `make demo` (the main job) and `make test` (the test suite).
+# Each sets up what it needs on first use (tools/bootstrap.sh); later runs start in seconds.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+READY := $(VENV)/.perception-ready
+PYTEST_ARGS ?=
+
+# Nodes, tests and benchmarks find the package through the venv, keep DDS traffic on this
+# machine, and carry large images (see docs/architecture.md).
+export AMENT_PREFIX_PATH ?= $(abspath $(VENV))
+export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
+export FASTDDS_BUILTIN_TRANSPORTS ?= LARGE_DATA
+export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup demo test lint bench-camera clean
+
+setup: $(READY)
+
+$(READY): tools/bootstrap.sh tools/cmake/venv_fixups.cmake requirements/venv.txt \
+		requirements/constraints.txt setup.py setup.cfg package.xml \
+		$(shell find interfaces -type f -not -path '*/build/*' 2>/dev/null)
+	bash tools/bootstrap.sh $(VENV)
+	touch $@
+
+demo: $(READY)
+	$(VENV)/bin/perception demo --report-dir reports/demo
+
+test: $(READY)
+	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+lint: $(READY)
+	$(PY) -m flake8 src test bench launch setup.py
+	$(PY) -m pydocstyle src bench launch setup.py
+
+bench-camera: $(READY)
+	$(PY) bench/bench_camera.py
+
+clean:
+	rm -rf $(VENV) build reports .pytest_cache

@@ -1,0 +1,125 @@
+# Copyright 2026 The perception authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Start the perception stack on a ROS 2 install: `ros2 launch perception bringup.launch.py`.
+
+The node list, parameter files and remappings come from perception.stack, which the venv's own
+launcher (`perception launch bringup`) reads too.
+
+Arguments:
+  params_file   YAML applied after the package defaults in config/ (default: none)
+  namespace     robot namespace for every node (default: none)
+  use_sim_time  follow /clock (default: false)
+  nodes         comma-separated subset of the nodes to start (default: all)
+  log_level     debug, info, warn, error or fatal (default: info)
+  respawn       respawn nodes marked so in perception.stack (default: true)
+"""
+
+import inspect
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler
+from launch.actions import SetEnvironmentVariable, Shutdown
+from launch.event_handlers import OnProcessExit
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from perception import stack
+
+STACK = 'bringup'
+
+
+def _truthy(text: str) -> bool:
+    return text.strip().lower() in ('1', 'true', 'yes', 'on')
+
+
+def _supports_respawn_max_retries() -> bool:
+    """Tell whether launch limits respawns (Iron and newer); Humble respawns without limit."""
+    try:
+        from launch.actions import ExecuteLocal
+    except ImportError:
+        return False
+    return 'respawn_max_retries' in inspect.signature(ExecuteLocal.__init__).parameters
+
+
+def _stop_after_exits(spec):
+    """Shut down once a required, respawning node has exited more often than it may respawn."""
+    exits = []
+
+    def on_exit(event, _context):
+        exits.append(event.returncode)
+        if len(exits) > spec.max_respawns:
+            return [Shutdown(reason=f'required node {spec.name} exited {len(exits)} times')]
+        return None
+    return on_exit
+
+
+def _nodes(context, *_args, **_kwargs):
+    def arg(name):
+        return LaunchConfiguration(name).perform(context)
+
+    share = get_package_share_directory(stack.PACKAGE)
+    params_file = arg('params_file')
+    if params_file and not os.path.isfile(params_file):
+        raise RuntimeError(f'params_file {params_file} not found')
+    use_sim_time = _truthy(arg('use_sim_time'))
+    respawn = _truthy(arg('respawn'))
+    has_max_retries = _supports_respawn_max_retries()
+    actions = []
+    for spec in stack.select(STACK, stack.parse_node_list(arg('nodes'))):
+        parameters = stack.config_files(spec, share) + ([params_file] if params_file else [])
+        parameters.append({'use_sim_time': use_sim_time})
+        kwargs = {
+            'package': stack.PACKAGE, 'executable': spec.executable, 'name': spec.name,
+            'namespace': arg('namespace'), 'parameters': parameters,
+            'remappings': list(spec.remappings), 'output': 'screen', 'emulate_tty': True,
+            'arguments': ['--ros-args', '--log-level', arg('log_level')],
+        }
+        if respawn and spec.respawn:
+            kwargs.update(respawn=True, respawn_delay=spec.respawn_delay)
+            if has_max_retries:
+                kwargs['respawn_max_retries'] = spec.max_respawns
+        elif spec.required:
+            kwargs['on_exit'] = Shutdown(reason=f'required node {spec.name} exited')
+        node = Node(**kwargs)
+        actions.append(node)
+        if respawn and spec.respawn and spec.required:
+            actions.append(RegisterEventHandler(OnProcessExit(
+                target_action=node, on_exit=_stop_after_exits(spec))))
+    return actions
+
+
+def generate_launch_description():
+    """Declare the arguments and the nodes of the stack."""
+    env = []
+    if 'FASTDDS_BUILTIN_TRANSPORTS' not in os.environ:
+        # Best-effort images of 640x480 and up are lost over Fast DDS's default transports.
+        env.append(SetEnvironmentVariable('FASTDDS_BUILTIN_TRANSPORTS', 'LARGE_DATA'))
+    return LaunchDescription(env + [
+        DeclareLaunchArgument('params_file', default_value='',
+                              description='YAML applied after the package defaults'),
+        DeclareLaunchArgument('namespace', default_value='', description='robot namespace'),
+        DeclareLaunchArgument('use_sim_time', default_value='false',
+                              description='follow /clock'),
+        DeclareLaunchArgument('nodes', default_value='',
+                              description='comma-separated subset of: '
+                              + ', '.join(stack.STACKS[STACK])),
+        DeclareLaunchArgument('log_level', default_value='info', description='ROS log level'),
+        DeclareLaunchArgument('respawn', default_value='true',
+                              description='respawn nodes marked so'),
+        OpaqueFunction(function=_nodes),
+    ])

@@ -1,0 +1,96 @@
+# Copyright 2026 The perception authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The node graph of each stack, in one place.
+
+launch/bringup.launch.py (launch_ros, on a ROS 2 install) and `perception launch` (the venv's
+launcher) both build their processes from this module, so there is no second copy of the graph.
+"""
+
+from dataclasses import dataclass
+import os
+from typing import Dict, List, Optional, Sequence, Tuple
+
+PACKAGE = 'perception'
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node of a stack: what runs, with which parameter files and remappings."""
+
+    name: str
+    executable: str
+    config: Tuple[str, ...]
+    description: str
+    remappings: Tuple[Tuple[str, str], ...] = ()
+    #: The stack cannot work without it: when it exits for good, the whole stack stops.
+    required: bool = True
+    respawn: bool = False
+    respawn_delay: float = 2.0
+    #: Respawns before giving up (then a required node stops the stack).
+    max_respawns: int = 5
+
+
+NODES: Dict[str, NodeSpec] = {spec.name: spec for spec in (
+    NodeSpec('camera', 'camera_node', ('camera.yaml',),
+             'camera capture: camera/image_raw, camera/camera_info',
+             respawn=True),
+)}
+
+#: Which nodes each stack starts, in start order.
+STACKS: Dict[str, Tuple[str, ...]] = {
+    'bringup': ('camera',),
+}
+
+
+def select(stack: str, only: Optional[Sequence[str]] = None) -> List[NodeSpec]:
+    """Return the nodes of a stack, or of the subset named in only; ValueError names unknowns."""
+    if stack not in STACKS:
+        raise ValueError(f'unknown stack {stack!r}; known: {", ".join(sorted(STACKS))}')
+    names = STACKS[stack]
+    if only:
+        unknown = [n for n in only if n not in names]
+        if unknown:
+            raise ValueError(f'stack {stack!r} has no node {", ".join(unknown)}; '
+                             f'it has: {", ".join(names)}')
+        names = tuple(n for n in names if n in only)
+    return [NODES[n] for n in names]
+
+
+def parse_node_list(text: str) -> List[str]:
+    """Split a comma- or space-separated node list; empty means all."""
+    return [n for n in text.replace(',', ' ').split() if n]
+
+
+def config_files(spec: NodeSpec, share: str) -> List[str]:
+    """Return the absolute paths of a node's parameter files in a share directory."""
+    return [os.path.join(share, 'config', name) for name in spec.config]
+
+
+def ros_arguments(spec: NodeSpec, share: str, namespace: str = '',
+                  params_file: str = '', use_sim_time: bool = False,
+                  log_level: str = '') -> List[str]:
+    """Return a node's --ros-args: name, namespace, files and remappings, as launch_ros does."""
+    args = ['--ros-args', '-r', f'__node:={spec.name}']
+    if namespace:
+        args += ['-r', f'__ns:=/{namespace.strip("/")}']
+    for path in config_files(spec, share) + ([params_file] if params_file else []):
+        args += ['--params-file', path]
+    args += ['-p', f'use_sim_time:={"true" if use_sim_time else "false"}']
+    for source, target in spec.remappings:
+        args += ['-r', f'{source}:={target}']
+    if log_level:
+        args += ['--log-level', log_level]
+    return args

@@ -1,0 +1,39 @@
+# Copyright 2026 The perception authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Shared test set-up: an isolated DDS domain per run and helpers to start nodes."""
+
+import os
+import random
+import sys
+
+import pytest
+
+# Each run gets a DDS domain of its own, so parallel runs on one machine cannot hear each other,
+# and traffic stays on this machine.
+os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random().randint(1, 100)))
+os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+os.environ.setdefault('FASTDDS_BUILTIN_TRANSPORTS', 'LARGE_DATA')
+os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
+os.environ.setdefault('PYTHONUNBUFFERED', '1')
+
+
+@pytest.fixture
+def ros_context():
+    """Yield an initialised rclpy context, shut down after the test."""
+    import rclpy
+    context = rclpy.context.Context()
+    rclpy.init(context=context)
+    yield context
+    rclpy.try_shutdown(context=context)

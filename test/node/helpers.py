@@ -1,0 +1,80 @@
+# Copyright 2026 The perception authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Helpers for tests that start nodes in processes of their own."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from perception.launcher import find_executable, stack_environment
+
+
+class NodeProcess:
+    """A node executable run in a child process, its output kept for assertions."""
+
+    def __init__(self, executable, *ros_args, log_path=None):
+        command = [find_executable('perception', executable)]
+        if ros_args:
+            command += ['--ros-args', *ros_args]
+        self.log_path = log_path
+        self._log = open(log_path, 'w+b') if log_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(command, env=stack_environment(),
+                                        stdout=self._log, stderr=subprocess.STDOUT)
+
+    def output(self):
+        if not self.log_path:
+            return ''
+        with open(self.log_path, 'rb') as stream:
+            return stream.read().decode('utf-8', 'replace')
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def interrupt(self, timeout=5.0):
+        """Send SIGINT and return (exit code, seconds it took)."""
+        start = time.monotonic()
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout)
+        return code, time.monotonic() - start
+
+    def kill(self):
+        if self.alive():
+            self.process.kill()
+            self.process.wait(5)
+        if self.log_path:
+            self._log.close()
+
+
+def perception_command(*args):
+    return [find_executable('perception', 'perception'), *args]
+
+
+def python():
+    return sys.executable
+
+
+def wait_until(predicate, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def env_without(*names):
+    return {k: v for k, v in os.environ.items() if k not in names}
