@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # machine, and carry large images (see docs/architecture.md).
 export AMENT_PREFIX_PATH ?= $(abspath $(VENV))
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
-export FASTDDS_BUILTIN_TRANSPORTS ?= LARGE_DATA
+
 export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 export PYTHONUNBUFFERED := 1
 

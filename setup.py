@@ -48,7 +48,6 @@ setup(
     maintainer_email='maintainers@perception.dev',
     description='Edge perception stack: capture, detection, mapping and a 100 ms safety stop.',
     license='Apache-2.0',
-    tests_require=['pytest'],
     entry_points={
         'console_scripts': [
             'perception = perception.cli:main',

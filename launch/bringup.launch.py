@@ -38,7 +38,7 @@ from launch.event_handlers import OnProcessExit
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from perception import stack
+from perception import launcher, stack
 
 STACK = 'bringup'
 
@@ -105,10 +105,11 @@ def _nodes(context, *_args, **_kwargs):
 
 def generate_launch_description():
     """Declare the arguments and the nodes of the stack."""
-    env = []
-    if 'FASTDDS_BUILTIN_TRANSPORTS' not in os.environ:
-        # Best-effort images of 640x480 and up are lost over Fast DDS's default transports.
-        env.append(SetEnvironmentVariable('FASTDDS_BUILTIN_TRANSPORTS', 'LARGE_DATA'))
+    # Best-effort images of 640x480 and up are lost over Fast DDS's default transports: the
+    # same transport settings as the venv's launcher (config/fastdds.xml), unless the user chose.
+    wanted = launcher.stack_environment()
+    env = [SetEnvironmentVariable(name, wanted[name]) for name in launcher.TRANSPORT_VARIABLES
+           if name in wanted and name not in os.environ]
     return LaunchDescription(env + [
         DeclareLaunchArgument('params_file', default_value='',
                               description='YAML applied after the package defaults'),

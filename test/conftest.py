@@ -20,13 +20,15 @@ import sys
 
 import pytest
 
+from perception.launcher import stack_environment
+
 # Each run gets a DDS domain of its own, so parallel runs on one machine cannot hear each other,
 # and traffic stays on this machine.
 os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random().randint(1, 100)))
 os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-os.environ.setdefault('FASTDDS_BUILTIN_TRANSPORTS', 'LARGE_DATA')
 os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
-os.environ.setdefault('PYTHONUNBUFFERED', '1')
+# Test processes listen to the nodes, so they use the nodes' transports (before rclpy starts).
+os.environ.update(stack_environment())
 
 
 @pytest.fixture

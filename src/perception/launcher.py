@@ -59,16 +59,34 @@ class _Child:
     reader: Optional[threading.Thread] = None
 
 
+PROFILE_VARIABLES = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE')
+#: Distributions whose Fast DDS 2.x reads only the old variable; 3.x warns about it.
+FASTDDS_2_DISTROS = ('humble', 'iron', 'jazzy')
+
+#: Variables the stack sets for its nodes when the user has not (see stack_environment).
+TRANSPORT_VARIABLES = ('FASTDDS_BUILTIN_TRANSPORTS',) + PROFILE_VARIABLES
+
+
 def stack_environment(base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     """Return the environment nodes run in: the caller's plus what the pip venv needs."""
     env = dict(os.environ if base is None else base)
-    # Images of 640x480 and up are lost over Fast DDS's default UDP transport when best effort.
-    env.setdefault('FASTDDS_BUILTIN_TRANSPORTS', 'LARGE_DATA')
     if not env.get('AMENT_PREFIX_PATH'):
         env['AMENT_PREFIX_PATH'] = sys.prefix
+    # Best-effort images of 640x480 and up are lost over Fast DDS's default transports: large
+    # data transports, and a shared-memory segment that holds whole frames (config/fastdds.xml).
+    env.setdefault('FASTDDS_BUILTIN_TRANSPORTS', 'LARGE_DATA')
+    if not any(env.get(name) for name in PROFILE_VARIABLES):
+        old = env.get('ROS_DISTRO', '') in FASTDDS_2_DISTROS
+        env[PROFILE_VARIABLES[1] if old else PROFILE_VARIABLES[0]] = fastdds_profile()
     env.setdefault('PYTHONUNBUFFERED', '1')
     env.setdefault('RCUTILS_COLORIZED_OUTPUT', '0')
     return env
+
+
+def fastdds_profile() -> str:
+    """Return the path of the stack's Fast DDS profile (config/fastdds.xml)."""
+    from perception.params import config_path
+    return config_path('fastdds.xml')
 
 
 def find_executable(package: str, executable: str) -> str:

@@ -151,10 +151,20 @@ def test_output_is_prefixed_with_the_node_name():
 
 
 def test_environment_carries_large_images_unless_the_user_chose():
-    assert stack_environment({})['FASTDDS_BUILTIN_TRANSPORTS'] == 'LARGE_DATA'
-    assert stack_environment({'FASTDDS_BUILTIN_TRANSPORTS': 'SHM'})[
-        'FASTDDS_BUILTIN_TRANSPORTS'] == 'SHM'
-    assert stack_environment({})['AMENT_PREFIX_PATH'] == sys.prefix
+    env = stack_environment({})
+    assert env['FASTDDS_BUILTIN_TRANSPORTS'] == 'LARGE_DATA'
+    assert env['FASTDDS_DEFAULT_PROFILES_FILE'].endswith('config/fastdds.xml')
+    assert os.path.isfile(env['FASTDDS_DEFAULT_PROFILES_FILE'])
+    assert 'FASTRTPS_DEFAULT_PROFILES_FILE' not in env  # Fast DDS 3 warns about the old name
+    assert env['AMENT_PREFIX_PATH'] == sys.prefix
+    humble = stack_environment({'ROS_DISTRO': 'humble'})
+    assert humble['FASTRTPS_DEFAULT_PROFILES_FILE'] == env['FASTDDS_DEFAULT_PROFILES_FILE']
+    assert 'FASTDDS_DEFAULT_PROFILES_FILE' not in humble
+    mine = stack_environment({'FASTDDS_BUILTIN_TRANSPORTS': 'SHM',
+                              'FASTRTPS_DEFAULT_PROFILES_FILE': '/my/profile.xml'})
+    assert mine['FASTDDS_BUILTIN_TRANSPORTS'] == 'SHM'
+    assert mine['FASTRTPS_DEFAULT_PROFILES_FILE'] == '/my/profile.xml'
+    assert 'FASTDDS_DEFAULT_PROFILES_FILE' not in mine
 
 
 def test_a_missing_executable_is_a_clear_error(monkeypatch):
