@@ -88,8 +88,10 @@ def main() -> int:
     # This process receives, so it needs the same transports as the nodes it listens to.
     os.environ.update(stack_environment())
     domain = int(os.environ.get('ROS_DOMAIN_ID', '0')) or 1 + os.getpid() % 100
+    env = stack_environment()
+    profile = env.get('FASTDDS_DEFAULT_PROFILES_FILE') or env.get('FASTRTPS_DEFAULT_PROFILES_FILE')
     result = {'machine': f'{platform.node()} {platform.machine()} {psutil.cpu_count()} cores',
-              'transport': stack_environment()['FASTDDS_BUILTIN_TRANSPORTS'],
+              'transport': env['FASTDDS_BUILTIN_TRANSPORTS'], 'fastdds_profile': profile,
               'rate_hz': RATE, 'seconds': args.seconds}
     print(f'camera bench: {args.seconds:g} s per size at {RATE:g} Hz, '
           f'transport {result["transport"]}, {result["machine"]}')

@@ -252,3 +252,38 @@ def test_worker_survives_a_source_that_raises_anything():
         assert wait_for(lambda: worker.status().reconnects >= 2)
     finally:
         worker.stop()
+
+
+def test_http_stream_source_reads_frames_from_a_loopback_server(tmp_path):
+    import functools
+    import http.server
+
+    write_video(tmp_path / 'clip.avi', frames=8)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f'http://127.0.0.1:{server.server_port}/clip.avi'
+        source = make_source(CaptureSettings(source='stream', uri=url, width=160, height=120))
+        source.connect()
+        frames = [source.read() for _ in range(8)]
+        source.close()
+        assert all(f.shape == (120, 160, 3) for f in frames)
+        # A stream that ended is an error the worker reconnects from, not a loop.
+        source.connect()
+        with pytest.raises(SourceError):
+            for _ in range(20):
+                source.read()
+        source.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_unreachable_stream_is_a_source_error():
+    source = make_source(CaptureSettings(source='stream', uri='http://127.0.0.1:9/none.avi',
+                                         timeout_s=1.0))
+    with pytest.raises(SourceError, match='cannot open'):
+        source.connect()
