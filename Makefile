@@ -14,7 +14,7 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup demo test lint bench-camera clean
+.PHONY: setup demo test lint bench-camera bench-sim dataset clean
 
 setup: $(READY)
 
@@ -24,8 +24,10 @@ $(READY): tools/bootstrap.sh tools/cmake/venv_fixups.cmake requirements/venv.txt
 	bash tools/bootstrap.sh $(VENV)
 	touch $@
 
+# The main job: every scenario in the simulated warehouse; reports/demo/index.md links them.
+SCENARIO ?= all
 demo: $(READY)
-	$(VENV)/bin/perception demo --report-dir reports/demo
+	$(VENV)/bin/perception demo --scenario $(SCENARIO) --report-dir reports/demo
 
 test: $(READY)
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
@@ -36,6 +38,15 @@ lint: $(READY)
 
 bench-camera: $(READY)
 	$(PY) bench/bench_camera.py
+
+bench-sim: $(READY)
+	$(PY) bench/bench_sim.py
+
+# A labelled dataset of randomized scenes: make dataset IMAGES=2000 SEED=1
+IMAGES ?= 1000
+SEED ?= 0
+dataset: $(READY)
+	$(VENV)/bin/perception dataset --out data/sim_dataset --images $(IMAGES) --seed $(SEED)
 
 clean:
 	rm -rf $(VENV) build reports .pytest_cache

@@ -52,6 +52,8 @@ setup(
         'console_scripts': [
             'perception = perception.cli:main',
             'camera_node = perception.nodes.camera_node:main',
+            'simulator_node = perception.nodes.simulator_node:main',
+            'route_driver_node = perception.nodes.route_driver_node:main',
         ],
     },
 )

@@ -27,6 +27,7 @@ from perception.launcher import stack_environment
 os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random().randint(1, 100)))
 os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
+os.environ.setdefault('MUJOCO_GL', 'egl')  # headless rendering, before anything imports mujoco
 # Test processes listen to the nodes, so they use the nodes' transports (before rclpy starts).
 os.environ.update(stack_environment())
 

@@ -39,6 +39,19 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.main(args)
 
 
+def _dataset(args: argparse.Namespace) -> int:
+    from perception.sim.dataset import export_dataset
+    try:
+        manifest = export_dataset(args.out, args.images, args.seed, args.val_fraction,
+                                  args.width, args.height)
+    except ValueError as exc:
+        print(f'perception dataset: {exc}', file=sys.stderr)
+        return 2
+    print(f'{manifest["images"]} images from {manifest["scenes"]} scenes in {args.out}; '
+          f'instances: {manifest["instances"]}')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser of `perception`."""
     parser = argparse.ArgumentParser(prog='perception', description=__doc__)
@@ -61,10 +74,26 @@ def build_parser() -> argparse.ArgumentParser:
                         help='never respawn a node that died')
     launch.set_defaults(func=_launch)
 
-    demo = sub.add_parser('demo', help='run the stack and write a report')
-    demo.add_argument('--duration', type=float, default=10.0, help='seconds to run')
-    demo.add_argument('--report-dir', default='reports/demo', help='where the report goes')
+    demo = sub.add_parser('demo', help='run the stack in the simulated warehouse, write a report')
+    demo.add_argument('--scenario', default='person_crossing',
+                      help='a scenario under config/scenarios/, a path, or "all"')
+    demo.add_argument('--fast', action='store_true',
+                      help='simulate as fast as the CPU allows instead of in real time')
+    demo.add_argument('--report-dir', default='reports/demo', help='where the reports go')
     demo.set_defaults(func=_demo)
+
+    dataset = sub.add_parser('dataset', help='render a labelled dataset (YOLO format)',
+                             description='Render images of randomized warehouse scenes with '
+                             'YOLO labels (person, forklift, pallet, box); the same seed gives '
+                             'the same dataset.')
+    dataset.add_argument('--out', required=True, help='output directory')
+    dataset.add_argument('--images', type=int, default=1000, help='how many images')
+    dataset.add_argument('--seed', type=int, default=0, help='random seed')
+    dataset.add_argument('--val-fraction', type=float, default=0.2,
+                         help='share of images for validation')
+    dataset.add_argument('--width', type=int, default=640)
+    dataset.add_argument('--height', type=int, default=480)
+    dataset.set_defaults(func=_dataset)
     return parser
 
 

@@ -13,72 +13,77 @@
 # limitations under the License.
 
 """
-The main job: run the stack and write a report of what it measured.
+The main job: run the stack in the simulated warehouse and write a report of what happened.
 
-Until the simulated warehouse exists, the stack is the camera node on its synthetic source; the
-report says what arrived, how fast and how late, and what the nodes reported on /diagnostics.
+For each scenario, the `sim` stack (simulator and route driver, on simulated time) runs as
+separate processes through the launcher; the simulator records the ground truth, and the report
+(report.md, report.json, plan.png) is built from it.
 """
 
-import json
 import os
-import threading
-import time
+import sys
 
-import rclpy
+import yaml
 
-from perception import launcher, stack
-from perception.diagnostics import LEVEL_NAMES
-from perception.params import load_defaults, package_share
-from perception.probe import StackProbe, summarize
+from perception import launcher
+from perception.params import config_path, package_share
+from perception.sim.recorder import read_ground_truth
+from perception.sim.report import write_report
+from perception.sim.scenario import list_scenarios, load_scenario, scenario_path
+
+
+def run_scenario(name: str, report_dir: str, realtime: bool) -> dict:
+    """Run one scenario through the launcher; return its report figures."""
+    directory = os.path.abspath(os.path.join(report_dir, name))
+    os.makedirs(directory, exist_ok=True)
+    truth = os.path.join(directory, 'ground_truth.jsonl')
+    if os.path.exists(truth):
+        os.remove(truth)
+    scenario = load_scenario(scenario_path(name, config_path('scenarios')))
+    params = os.path.join(directory, 'params.yaml')
+    with open(params, 'w', encoding='utf-8') as stream:
+        yaml.safe_dump({
+            '/**/simulator': {'ros__parameters': {
+                'scenario': name, 'ground_truth_file': truth, 'realtime': realtime}},
+            '/**/route_driver': {'ros__parameters': {'scenario': name}},
+        }, stream)
+    specs = launcher.stack_processes('sim', package_share(), params_file=params,
+                                     use_sim_time=True)
+    print(f'== {name}: {scenario.description} ({scenario.duration_s:g} s simulated)',
+          flush=True)
+    # The simulator ends the stack when the scenario is over; the limit only guards a hang.
+    status = launcher.Supervisor(specs).run(duration=scenario.duration_s * 3 + 60)
+    if not os.path.exists(truth):
+        return {'scenario': name, 'launcher_exit_status': status,
+                'error': 'the simulator wrote no ground truth'}
+    figures = write_report(read_ground_truth(truth), directory,
+                           {'launcher_exit_status': status})
+    print(open(os.path.join(directory, 'report.md'), encoding='utf-8').read(), flush=True)
+    return figures
 
 
 def main(args) -> int:
-    """Run bringup for args.duration seconds, probe it, write args.report_dir; return status."""
-    share = package_share()
-    specs = launcher.stack_processes('bringup', share)
-    rate = float(load_defaults('camera.yaml')['fps'])
-    supervisor = launcher.Supervisor(specs)
-    # The probe in this process needs the same transports as the nodes it listens to.
-    os.environ.update(supervisor.env)
-    rclpy.init()
-    probe = StackProbe()
-    # Measure once the graph is up: the first second holds discovery and start-up.
-    threading.Timer(min(2.0, args.duration / 4), probe.reset).start()
-    started = time.time()
-    status = supervisor.run(duration=args.duration)
-    samples = probe.snapshot()
-    diagnostics = {name: {'level': LEVEL_NAMES.get(probe.diagnostic_levels[name], '?'),
-                          'message': probe.diagnostic_messages[name], 'values': values}
-                   for name, values in probe.diagnostics.items()}
-    probe.close()
-    rclpy.try_shutdown()
-
-    figures = summarize(samples, rate)
-    report = {
-        'stack': 'bringup',
-        'nodes': [s.name for s in stack.select('bringup')],
-        'started_unix': started,
-        'duration_s': args.duration,
-        'launcher_exit_status': status,
-        'camera': figures,
-        'diagnostics': diagnostics,
-    }
-    os.makedirs(args.report_dir, exist_ok=True)
-    json_path = os.path.join(args.report_dir, 'report.json')
-    with open(json_path, 'w', encoding='utf-8') as stream:
-        json.dump(report, stream, indent=2)
-    lines = [
-        '# perception demo report', '',
-        f'Stack `bringup` ({", ".join(report["nodes"])}) for {args.duration:g} s; '
-        f'launcher exit status {status}.', '',
-        '| figure | value |', '| --- | --- |',
-    ] + [f'| {k} | {v:.3f} |' if isinstance(v, float) else f'| {k} | {v} |'
-         for k, v in figures.items()] + ['', '## Diagnostics', '']
-    lines += [f'- **{name}**: {d["level"]}, {d["message"]}' for name, d in diagnostics.items()]
-    md_path = os.path.join(args.report_dir, 'report.md')
-    with open(md_path, 'w', encoding='utf-8') as stream:
-        stream.write('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
-    print(f'\nreport written to {md_path} and {json_path}')
-    ok = status == launcher.EXIT_OK and figures['frames'] > 0
-    return 0 if ok else 1
+    """Run the chosen scenarios; write args.report_dir; return non-zero if a run failed."""
+    names = list_scenarios(os.path.join(package_share(), 'config', 'scenarios')) \
+        if args.scenario == 'all' else [args.scenario]
+    results = [run_scenario(name, args.report_dir, not args.fast) for name in names]
+    index = ['# perception demo', '', '| scenario | stops | collisions | closest approach | '
+             'real-time factor | report |', '| --- | --- | --- | --- | --- | --- |']
+    for r in results:
+        if 'error' in r:
+            index.append(f'| {r["scenario"]} | | | | | {r["error"]} |')
+            continue
+        clearance = ', '.join(f'{k} {v:.2f} m' for k, v in r['min_clearance_m'].items()) or '-'
+        index.append(f'| {r["scenario"]} | {len(r["stops"])} | {len(r["collisions"])} | '
+                     f'{clearance} | {r["realtime_factor"]} | '
+                     f'[report]({r["scenario"]}/report.md) |')
+    path = os.path.join(args.report_dir, 'index.md')
+    with open(path, 'w', encoding='utf-8') as stream:
+        stream.write('\n'.join(index) + '\n')
+    print('\n'.join(index))
+    print(f'\nreports written under {os.path.abspath(args.report_dir)} (index.md)')
+    failed = [r['scenario'] for r in results
+              if 'error' in r or r['launcher_exit_status'] != launcher.EXIT_OK]
+    if failed:
+        print(f'failed: {", ".join(failed)}', file=sys.stderr)
+    return 1 if failed else 0

@@ -217,10 +217,14 @@ class Supervisor:
             return EXIT_OK
         child.reader.join(1.0)
         spec = child.spec
-        if spec.respawn and child.respawns < spec.max_respawns:
+        if spec.respawn and code != 0 and child.respawns < spec.max_respawns:
             self.log(f'{spec.name} exited with code {code}; respawning in {spec.respawn_delay:g} '
                      f's ({child.respawns + 1} of {spec.max_respawns})')
             child.restart_at = now + spec.respawn_delay
+            return EXIT_OK
+        if spec.required and code == 0:
+            # A required node that finished its work (a simulation at its end) ends the stack.
+            self.request_stop(f'required node {spec.name} finished')
             return EXIT_OK
         if spec.required:
             self.request_stop(f'required node {spec.name} exited with code {code}')

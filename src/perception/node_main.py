@@ -52,4 +52,5 @@ def run_node(factory: Callable, args=None) -> int:
         node.destroy_node()
         executor.shutdown()
         rclpy.try_shutdown()
-    return 0
+    # A node may end itself (a finished simulation, a fatal error) and say how it went.
+    return getattr(node, 'exit_status', 0)

@@ -21,7 +21,7 @@ import pytest
 from perception.core.calibration import calibration_to_yaml, CameraCalibration
 from perception.diagnostics import ERROR, OK, WARN
 from perception.probe import StackProbe
-from .helpers import NodeProcess, wait_until
+from support import NodeProcess, wait_until
 
 pytestmark = pytest.mark.node
 

@@ -27,7 +27,7 @@ import pytest
 from perception import launcher
 from perception.launcher import ProcessSpec, stack_environment, Supervisor
 from perception.probe import StackProbe
-from .helpers import perception_command, wait_until
+from support import perception_command, wait_until
 
 pytestmark = pytest.mark.node
 

@@ -114,7 +114,8 @@ def test_specs_and_defaults_must_agree():
         params.check_value(params.ParamSpec('s', 'd', choices=('x', 'y')), 'z')
 
 
-def test_readme_documents_every_camera_parameter():
-    from perception.nodes.camera_node import PARAMS
+@pytest.mark.parametrize('module', ['camera_node', 'simulator_node', 'route_driver_node'])
+def test_readme_documents_every_parameter(module):
+    params = importlib.import_module(f'perception.nodes.{module}').PARAMS
     readme = open(os.path.join(ROOT, 'README.md'), encoding='utf-8').read()
-    assert [p.name for p in PARAMS if f'| `{p.name}` |' not in readme] == []
+    assert [p.name for p in params if f'| `{p.name}` |' not in readme] == []

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Helpers for tests that start nodes in processes of their own."""
+"""Helpers for tests that start nodes in processes of their own (test/ is on sys.path)."""
 
 import os
 import signal

@@ -1,0 +1,336 @@
+# Copyright 2026 The perception authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The simulated warehouse as a robot: camera, depth, scan, odom and /clock, driven by cmd_vel.
+
+A simulation thread steps the MuJoCo world, renders and publishes each sensor at its rate
+(stamped with simulated time) and paces itself to the wall clock, or runs as fast as it can. The
+cmd_vel callback only stores the newest valid command; NaN or absurd commands are ignored and
+reported, and a base watchdog stops the robot when commands stop coming.
+"""
+
+import array
+import math
+import os
+import threading
+import time
+
+from geometry_msgs.msg import Twist
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image, LaserScan
+from std_msgs.msg import Header
+
+from perception import diagnostics
+from perception.conversions import calibration_to_camera_info, numpy_to_image, stamp_from_ns
+from perception.core.calibration import CameraCalibration
+from perception.core.twist import twist_problem
+from perception.node_main import run_node
+from perception.params import config_path, declare_parameters, ParamSpec
+from perception.qos import RELIABLE_QOS, SENSOR_QOS
+
+P = ParamSpec
+PARAMS = [
+    P('scenario', 'Scenario: a name under config/scenarios/ or a path to a YAML file.'),
+    P('realtime', 'Pace the simulation to the wall clock; false runs as fast as it can.'),
+    P('realtime_factor', 'With realtime: simulated seconds per wall second.',
+      min_value=0.05, max_value=20.0),
+    P('duration_s', "How long to simulate; 0 takes the scenario's duration.",
+      min_value=0.0, max_value=86400.0),
+    P('exit_at_end', 'Exit with status 0 when the duration is over.'),
+    P('seed', 'Seed of the sensor noise.', min_value=0, max_value=2 ** 31 - 1),
+    P('ground_truth_file', 'Where to write ground truth (JSON lines); empty for none.'),
+    P('ground_truth_boxes', "Render segmentation to record each frame's object boxes."),
+    P('ground_truth_rate_hz', 'Rate of ground-truth pose records.', min_value=1.0,
+      max_value=500.0),
+    P('clock_rate_hz', 'Rate of /clock.', min_value=10.0, max_value=1000.0),
+    P('odom_rate_hz', 'Rate of odom.', min_value=1.0, max_value=500.0),
+    P('camera_rate_hz', 'Rate of the colour and depth images.', min_value=0.5, max_value=60.0),
+    P('camera_width', 'Image width in pixels.', min_value=32, max_value=1920),
+    P('camera_height', 'Image height in pixels.', min_value=24, max_value=1080),
+    P('camera_fovy_deg', 'Vertical field of view.', min_value=20.0, max_value=120.0),
+    P('camera_x', 'Camera position ahead of base_link (m).', min_value=-2.0, max_value=2.0),
+    P('camera_z', 'Camera height above the floor (m).', min_value=0.1, max_value=3.0),
+    P('camera_pitch_deg', 'Camera tilt down from horizontal.', min_value=-45.0,
+      max_value=60.0),
+    P('depth_enabled', 'Publish camera/depth/image_raw (32FC1, metres, registered).'),
+    P('depth_max_m', 'Depth beyond this is NaN (no return).', min_value=0.5, max_value=100.0),
+    P('camera_frame_id', 'Optical frame of the colour and depth images.'),
+    P('scan_rate_hz', 'Rate of scan.', min_value=1.0, max_value=100.0),
+    P('scan_beams', 'Lidar beams.', min_value=8, max_value=4096),
+    P('scan_fov_deg', 'Lidar field of view.', min_value=10.0, max_value=360.0),
+    P('scan_range_min', 'Shortest range reported (m).', min_value=0.0, max_value=5.0),
+    P('scan_range_max', 'Longest range; beyond is +inf (REP 117).', min_value=1.0,
+      max_value=100.0),
+    P('scan_noise_std', 'Gaussian range noise (m).', min_value=0.0, max_value=1.0),
+    P('scan_x', 'Lidar position ahead of base_link (m).', min_value=-2.0, max_value=2.0),
+    P('scan_z', 'Lidar height above the floor (m).', min_value=0.05, max_value=3.0),
+    P('laser_frame_id', 'Frame of scan.'),
+    P('odom_frame_id', 'Frame of odom (the world frame of the scenario).'),
+    P('base_frame_id', 'Child frame of odom.'),
+    P('robot_length', 'Robot footprint length (m).', min_value=0.1, max_value=5.0),
+    P('robot_width', 'Robot footprint width (m).', min_value=0.1, max_value=5.0),
+    P('robot_max_speed', 'Speed limit of the base (m/s).', min_value=0.1, max_value=5.0),
+    P('robot_max_yaw_rate', 'Turn rate limit of the base (rad/s).', min_value=0.1,
+      max_value=6.0),
+    P('robot_max_accel', 'Acceleration limit (m/s^2).', min_value=0.05, max_value=10.0),
+    P('robot_max_decel', 'Braking limit (m/s^2).', min_value=0.05, max_value=10.0),
+    P('cmd_vel_timeout_s', 'The base stops when no command came for this long.',
+      min_value=0.05, max_value=10.0),
+    P('cmd_max_linear', 'Commands faster than this are absurd: ignored and reported.',
+      min_value=0.1, max_value=100.0),
+    P('cmd_max_angular', 'Turn commands faster than this are absurd.', min_value=0.1,
+      max_value=100.0),
+]
+
+
+class SimulatorNode(Node):
+    """Publishes the simulated robot's sensors and moves it by cmd_vel."""
+
+    def __init__(self, **kwargs):
+        self._thread = None
+        super().__init__('simulator', **kwargs)
+        p = declare_parameters(self, PARAMS, 'simulator.yaml')
+        self.p = p
+        # Imported here: loading MuJoCo and building the world take a moment, and a parameter
+        # error above should not wait for them.
+        from perception.sim.recorder import GroundTruthRecorder
+        from perception.sim.scenario import load_scenario, scenario_path
+        from perception.sim.world import CameraSpec, LidarSpec, RobotSpec, World
+
+        robot = RobotSpec(length=p['robot_length'], width=p['robot_width'],
+                          max_speed=p['robot_max_speed'], max_yaw_rate=p['robot_max_yaw_rate'],
+                          max_accel=p['robot_max_accel'], max_decel=p['robot_max_decel'])
+        camera = CameraSpec(width=p['camera_width'], height=p['camera_height'],
+                            fovy_deg=p['camera_fovy_deg'], x=p['camera_x'], z=p['camera_z'],
+                            pitch_deg=p['camera_pitch_deg'], max_depth=p['depth_max_m'])
+        lidar = LidarSpec(beams=p['scan_beams'], fov_deg=p['scan_fov_deg'],
+                          range_min=p['scan_range_min'], range_max=p['scan_range_max'],
+                          noise_std=p['scan_noise_std'], x=p['scan_x'], z=p['scan_z'])
+        path = scenario_path(p['scenario'], config_path('scenarios'))
+        self.scenario = load_scenario(path, (robot.length, robot.width))
+        self.world = World(self.scenario, robot, camera, lidar, seed=p['seed'])
+        self.duration = p['duration_s'] or self.scenario.duration_s
+        self.recorder = GroundTruthRecorder(p['ground_truth_file'], self.world) \
+            if p['ground_truth_file'] else None
+
+        fx, fy, cx, cy = camera.intrinsics()
+        self.calibration = CameraCalibration(
+            width=camera.width, height=camera.height, camera_name='sim_camera',
+            d=(0.0,) * 5, k=(fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0),
+            p=(fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0))
+
+        self.pub_image = self.create_publisher(Image, 'camera/image_raw', SENSOR_QOS)
+        self.pub_info = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR_QOS)
+        self.pub_depth = self.create_publisher(Image, 'camera/depth/image_raw', SENSOR_QOS)
+        self.pub_depth_info = self.create_publisher(CameraInfo, 'camera/depth/camera_info',
+                                                    SENSOR_QOS)
+        self.pub_scan = self.create_publisher(LaserScan, 'scan', SENSOR_QOS)
+        self.pub_odom = self.create_publisher(Odometry, 'odom', SENSOR_QOS)
+        self.pub_clock = self.create_publisher(Clock, '/clock', RELIABLE_QOS)
+        self.diagnostics = diagnostics.DiagnosticsPublisher(self, 'mujoco')
+        self.create_subscription(Twist, 'cmd_vel', self._on_cmd_vel, RELIABLE_QOS)
+
+        self._lock = threading.Lock()
+        self._command = (0.0, 0.0)
+        self._command_wall = None  # monotonic time of the newest valid command
+        self.rejected = 0
+        self.last_rejection = ''
+        self.commands = 0
+        self.render_ms = 0.0
+        self.exit_status = 0
+        self.realtime_factor_measured = 0.0
+        self.finished = False
+        self._stop = threading.Event()
+        # The simulation thread ends the node through the executor, never from its own thread.
+        self._ended = self.create_guard_condition(self.context.try_shutdown)
+        self.create_timer(1.0, self._report)
+        self._thread = threading.Thread(target=self._run, name='simulation', daemon=True)
+        self._thread.start()
+        self.get_logger().info(
+            f'simulating {self.scenario.name} for {self.duration:g} s '
+            f'({"real time x" + format(p["realtime_factor"], "g") if p["realtime"] else "fast"})')
+
+    # --- commands ----------------------------------------------------------------------------
+
+    def _on_cmd_vel(self, msg: Twist) -> None:
+        problem = twist_problem((msg.linear.x, msg.linear.y, msg.linear.z),
+                                (msg.angular.x, msg.angular.y, msg.angular.z),
+                                self.p['cmd_max_linear'], self.p['cmd_max_angular'])
+        with self._lock:
+            if problem:
+                self.rejected += 1
+                self.last_rejection = problem
+            else:
+                self._command = (msg.linear.x, msg.angular.z)
+                self._command_wall = time.monotonic()
+                self.commands += 1
+        if problem:
+            self.get_logger().warn(f'cmd_vel ignored: {problem}', throttle_duration_sec=1.0)
+
+    def _current_command(self):
+        timeout = self.p['cmd_vel_timeout_s'] / (self.p['realtime_factor']
+                                                 if self.p['realtime'] else 1.0)
+        with self._lock:
+            fresh = self._command_wall is not None and \
+                time.monotonic() - self._command_wall <= timeout
+            return self._command if fresh else (0.0, 0.0)
+
+    # --- the simulation loop -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._simulate()
+        except Exception as exc:  # noqa: B902 - report, then exit non-zero
+            self.get_logger().fatal(f'simulation failed: {type(exc).__name__}: {exc}')
+            self.finished = True
+            self.exit_status = 1
+            self._ended.trigger()
+        finally:
+            self.world.close()
+
+    def _simulate(self) -> None:
+        p, world = self.p, self.world
+        tick = 1.0 / p['clock_rate_hz']
+        periods = {'odom': 1.0 / p['odom_rate_hz'], 'scan': 1.0 / p['scan_rate_hz'],
+                   'camera': 1.0 / p['camera_rate_hz'], 'truth': 1.0 / p['ground_truth_rate_hz']}
+        due = dict.fromkeys(periods, 0.0)
+        wall_start, sim_start = time.monotonic(), world.time
+        while not self._stop.is_set() and world.time < self.duration - 1e-9:
+            world.set_command(*self._current_command())
+            world.step(tick)
+            now = world.time
+            stamp = int(round(now * 1e9))
+            self.pub_clock.publish(Clock(clock=stamp_from_ns(stamp)))
+            if now >= due['odom'] - 1e-9:
+                self._publish_odom(stamp)
+                due['odom'] += periods['odom']
+            if now >= due['scan'] - 1e-9:
+                self._publish_scan(stamp)
+                due['scan'] += periods['scan']
+            if now >= due['camera'] - 1e-9:
+                self._publish_camera(stamp)
+                due['camera'] += periods['camera']
+            if self.recorder is not None and now >= due['truth'] - 1e-9:
+                self.recorder.step()
+                due['truth'] += periods['truth']
+            elapsed = time.monotonic() - wall_start
+            self.realtime_factor_measured = (now - sim_start) / elapsed if elapsed > 0 else 0.0
+            if p['realtime']:
+                ahead = (now - sim_start) / p['realtime_factor'] - elapsed
+                if ahead > 0:
+                    self._stop.wait(ahead)
+        self._finish()
+
+    def _finish(self) -> None:
+        summary = None
+        if self.recorder is not None:
+            summary = self.recorder.close({'realtime_factor': round(
+                self.realtime_factor_measured, 3), 'commands_rejected': self.rejected})
+        self.finished = True
+        collisions = len(self.world.collisions)
+        self.get_logger().info(
+            f'{self.scenario.name} done at t={self.world.time:.2f} s: {collisions} collisions, '
+            f'real-time factor {self.realtime_factor_measured:.2f}'
+            + (f', ground truth in {self.recorder.path}' if summary else ''))
+        if self.p['exit_at_end'] and not self._stop.is_set():
+            self._ended.trigger()  # spin() in main() ends; the node exits with status 0
+
+    def _header(self, stamp: int, frame_id: str) -> Header:
+        return Header(stamp=stamp_from_ns(stamp), frame_id=frame_id)
+
+    def _publish_odom(self, stamp: int) -> None:
+        x, y, yaw = self.world.pose()
+        v, vy, w = self.world.body_velocity()
+        msg = Odometry(header=self._header(stamp, self.p['odom_frame_id']),
+                       child_frame_id=self.p['base_frame_id'])
+        msg.pose.pose.position.x, msg.pose.pose.position.y = x, y
+        msg.pose.pose.orientation.z = math.sin(yaw / 2)
+        msg.pose.pose.orientation.w = math.cos(yaw / 2)
+        msg.twist.twist.linear.x, msg.twist.twist.linear.y = v, vy
+        msg.twist.twist.angular.z = w
+        # Ground truth, but say it is a measurement: a small, honest covariance.
+        msg.pose.covariance[0] = msg.pose.covariance[7] = 1e-4
+        msg.pose.covariance[35] = 1e-4
+        msg.twist.covariance[0] = msg.twist.covariance[35] = 1e-4
+        self.pub_odom.publish(msg)
+
+    def _publish_scan(self, stamp: int) -> None:
+        spec = self.world.lidar
+        ranges = self.world.scan()
+        angles = spec.angles()
+        msg = LaserScan(header=self._header(stamp, self.p['laser_frame_id']))
+        msg.angle_min = float(angles[0])
+        msg.angle_max = float(angles[-1])
+        msg.angle_increment = float(angles[1] - angles[0]) if len(angles) > 1 else 0.0
+        msg.scan_time = 1.0 / self.p['scan_rate_hz']
+        msg.time_increment = 0.0  # every beam at once
+        msg.range_min, msg.range_max = spec.range_min, spec.range_max
+        data = array.array('f')
+        data.frombytes(ranges.astype('float32').tobytes())
+        msg.ranges = data
+        self.pub_scan.publish(msg)
+
+    def _publish_camera(self, stamp: int) -> None:
+        p = self.p
+        want_boxes = self.recorder is not None and p['ground_truth_boxes']
+        start = time.perf_counter()
+        frame = self.world.render(rgb=True, depth=p['depth_enabled'], boxes=want_boxes)
+        self.render_ms = (time.perf_counter() - start) * 1000  # colour, depth, boxes
+        header = self._header(stamp, p['camera_frame_id'])
+        info = calibration_to_camera_info(self.calibration, header)
+        self.pub_image.publish(numpy_to_image(frame.rgb, 'rgb8', header))
+        self.pub_info.publish(info)
+        if frame.depth is not None:
+            self.pub_depth.publish(numpy_to_image(frame.depth, '32FC1', header))
+            self.pub_depth_info.publish(info)
+        if want_boxes:
+            self.recorder.frame(stamp, frame.boxes)
+
+    # --- reporting ---------------------------------------------------------------------------
+
+    def _report(self) -> None:
+        with self._lock:
+            rejected, reason, commands = self.rejected, self.last_rejection, self.commands
+        values = {'scenario': self.scenario.name, 'sim_time_s': self.world.time,
+                  'realtime_factor': self.realtime_factor_measured,
+                  'render_ms': self.render_ms, 'collisions': len(self.world.collisions),
+                  'commands': commands, 'commands_rejected': rejected,
+                  'last_rejection': reason}
+        if rejected:
+            level, message = diagnostics.WARN, f'{rejected} cmd_vel ignored: {reason}'
+        elif self.p['realtime'] and self.world.time > 2.0 and \
+                self.realtime_factor_measured < 0.9 * self.p['realtime_factor']:
+            level, message = diagnostics.WARN, (f'running at {self.realtime_factor_measured:.2f}'
+                                                ' x real time')
+        else:
+            level, message = diagnostics.OK, f'simulating {self.scenario.name}'
+        self.diagnostics.publish([diagnostics.Status('simulation', level, message, values)])
+
+    def destroy_node(self):
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(5.0)
+        return super().destroy_node()
+
+
+def main(args=None):
+    os.environ.setdefault('MUJOCO_GL', 'egl')
+    raise SystemExit(run_node(SimulatorNode, args))
+
+
+if __name__ == '__main__':
+    main()

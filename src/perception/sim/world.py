@@ -1,0 +1,573 @@
+# Copyright 2026 The perception authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A warehouse scenario as a MuJoCo world: the robot, its sensors and the ground truth.
+
+The robot is a physical body on planar joints (x, y, yaw) driven by velocity actuators with
+limited force, so driving into a rack is a contact, not a pass-through. People and forklifts are
+kinematic (mocap) bodies that walk or drive their paths. Sensors: an RGB camera with registered
+depth, segmentation for ground-truth boxes, and a 2D lidar by ray casting.
+"""
+
+from dataclasses import dataclass, field
+import hashlib
+import math
+from typing import Dict, List, Optional, Tuple
+
+import mujoco
+import numpy as np
+
+from perception.core import geometry
+from perception.sim.scenario import Actor, Obstacle, position_on_path, Scenario
+
+PHYSICS_DT = 0.002
+CONTROL_PERIOD = 0.01  # actors and the drive update at 100 Hz; physics steps between
+
+
+@dataclass(frozen=True)
+class RobotSpec:
+    """The simulated robot: its footprint and its drive limits."""
+
+    length: float = 0.7
+    width: float = 0.5
+    height: float = 0.4
+    mass: float = 80.0
+    max_speed: float = 1.5
+    max_yaw_rate: float = 1.5
+    max_accel: float = 1.0
+    max_decel: float = 2.0
+    max_yaw_accel: float = 3.0
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """A forward camera with registered depth, mounted on the robot."""
+
+    width: int = 640
+    height: int = 480
+    fovy_deg: float = 60.0
+    x: float = 0.3
+    z: float = 1.0
+    pitch_deg: float = 10.0  # down
+    max_depth: float = 10.0
+
+    def intrinsics(self) -> Tuple[float, float, float, float]:
+        """Pinhole fx, fy, cx, cy (pixel centres at integers) of MuJoCo's camera."""
+        fy = (self.height / 2) / math.tan(math.radians(self.fovy_deg) / 2)
+        return fy, fy, (self.width - 1) / 2, (self.height - 1) / 2
+
+
+@dataclass(frozen=True)
+class LidarSpec:
+    """A planar lidar mounted on the robot."""
+
+    beams: int = 360
+    fov_deg: float = 360.0
+    range_min: float = 0.1
+    range_max: float = 15.0
+    noise_std: float = 0.01
+    x: float = 0.2
+    z: float = 0.25
+
+    def angles(self) -> np.ndarray:
+        """Beam angles in the laser frame, counter-clockwise from angle_min."""
+        fov = math.radians(self.fov_deg)
+        if self.fov_deg >= 360.0:
+            return -math.pi + np.arange(self.beams) * (2 * math.pi / self.beams)
+        return -fov / 2 + np.arange(self.beams) * (fov / max(1, self.beams - 1))
+
+
+@dataclass
+class CollisionEvent:
+    """The robot touching an object."""
+
+    time: float
+    name: str
+    kind: str
+    speed: float
+
+
+@dataclass
+class CameraFrame:
+    """What the camera saw at one instant."""
+
+    time: float
+    rgb: Optional[np.ndarray] = None
+    depth: Optional[np.ndarray] = None  # metres, NaN where nothing within max_depth
+    boxes: List[dict] = field(default_factory=list)
+
+
+def _color(rgb, alpha=1.0) -> str:
+    return f'{rgb[0]:.3f} {rgb[1]:.3f} {rgb[2]:.3f} {alpha:.3f}'
+
+
+def _shade(name: str, base, spread=0.15) -> Tuple[float, float, float]:
+    """Return a colour near base, fixed by a name: clutter differs but is reproducible."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return tuple(min(1.0, max(0.0, c + spread * (digest[i] / 127.5 - 1)))
+                 for i, c in enumerate(base))
+
+
+def _box(name, center, half, rgba, yaw=0.0, contype=1) -> str:
+    return (f'<geom name="{name}" type="box" pos="{center[0]:.4f} {center[1]:.4f} '
+            f'{center[2]:.4f}" size="{half[0]:.4f} {half[1]:.4f} {half[2]:.4f}" '
+            f'euler="0 0 {yaw:.5f}" rgba="{rgba}" contype="{contype}" conaffinity="{contype}"/>')
+
+
+def _local(obstacle: Obstacle, x, y):
+    c, s = math.cos(obstacle.yaw), math.sin(obstacle.yaw)
+    return obstacle.center[0] + c * x - s * y, obstacle.center[1] + s * x + c * y
+
+
+def _obstacle_geoms(o: Obstacle) -> List[str]:
+    prefix = f'obj:{o.name}:'
+    lx, ly, lz = o.size
+    out = []
+    if o.kind == 'rack':
+        post = 0.05
+        for i, (sx, sy) in enumerate(((1, 1), (1, -1), (-1, 1), (-1, -1))):
+            px, py = _local(o, sx * (lx / 2 - post), sy * (ly / 2 - post))
+            out.append(_box(f'{prefix}post{i}', (px, py, lz / 2), (post, post, lz / 2),
+                            '0.15 0.25 0.55 1', o.yaw))
+        # The lowest beam spans the lidar's height, as a rack's bottom beam does.
+        heights = [0.25] + [0.25 + (lz - 0.35) * (k + 1) / o.levels for k in range(o.levels)]
+        for k, h in enumerate(heights):
+            out.append(_box(f'{prefix}shelf{k}', (*o.center, h), (lx / 2, ly / 2, 0.05 if k == 0
+                                                                  else 0.02),
+                            _color(o.color if k else (0.9, 0.45, 0.1)), o.yaw))
+        for k, h in enumerate(heights[:-1]):  # cartons on each level
+            for j in range(max(1, int(lx / 0.7))):
+                name = f'{o.name}:{k}:{j}'
+                fill = int(hashlib.sha256(name.encode()).digest()[0]) / 255
+                if fill < 0.25:
+                    continue
+                gap = heights[k + 1] - h
+                bh = min(0.45, gap - 0.1) * (0.6 + 0.4 * fill)
+                cx, cy = _local(o, -lx / 2 + (j + 0.5) * lx / max(1, int(lx / 0.7)), 0)
+                # Each carton is an object of its own (class box): it looks like one.
+                out.append(_box(f'obj:{o.name}~carton{k}_{j}:body', (cx, cy, h + 0.05 + bh / 2),
+                                (0.28, ly / 2 - 0.08, bh / 2),
+                                _color(_shade(name, (0.65, 0.5, 0.3))), o.yaw, contype=0))
+    elif o.kind == 'pallet':
+        out.append(_box(f'{prefix}deck', (*o.center, lz / 2), (lx / 2, ly / 2, lz / 2),
+                        _color(o.color), o.yaw))
+        if o.load_height > 0:
+            out.append(_box(f'{prefix}load', (*o.center, lz + o.load_height / 2),
+                            (lx / 2 - 0.03, ly / 2 - 0.03, o.load_height / 2),
+                            _color(_shade(o.name, (0.7, 0.55, 0.35))), o.yaw))
+    else:  # box, wall
+        out.append(_box(f'{prefix}body', (*o.center, lz / 2), (lx / 2, ly / 2, lz / 2),
+                        _color(o.color), o.yaw))
+    return out
+
+
+def _person_bodies(a: Actor) -> List[str]:
+    """Build a person: torso and head in one mocap body, each limb in one of its own."""
+    p, h = f'obj:{a.name}:', a.height
+    skin, trousers = '0.85 0.65 0.5 1', '0.2 0.2 0.25 1'
+    torso = (f'<body name="actor:{a.name}" mocap="true" pos="{a.path[0][0]} {a.path[0][1]} 0">'
+             f'<geom name="{p}torso" type="capsule" fromto="0 0 {0.53 * h:.3f} 0 0 '
+             f'{0.78 * h:.3f}" size="0.17" rgba="{_color(a.color)}"/>'
+             f'<geom name="{p}head" type="sphere" pos="0 0 {0.9 * h:.3f}" size="0.11" '
+             f'rgba="{skin}"/></body>')
+    limbs = []
+    for limb, length, radius, rgba in (('leg_l', 0.48 * h, 0.07, trousers),
+                                       ('leg_r', 0.48 * h, 0.07, trousers),
+                                       ('arm_l', 0.34 * h, 0.05, _color(a.color)),
+                                       ('arm_r', 0.34 * h, 0.05, _color(a.color))):
+        limbs.append(f'<body name="limb:{a.name}:{limb}" mocap="true" pos="0 0 0">'
+                     f'<geom name="{p}{limb}" type="capsule" fromto="0 0 0 0 0 {-length:.3f}" '
+                     f'size="{radius}" rgba="{rgba}"/></body>')
+    return [torso] + limbs
+
+
+def _forklift_body(a: Actor) -> str:
+    p = f'obj:{a.name}:'
+    c = _color(a.color)
+    geoms = [
+        _box(f'{p}chassis', (0, 0, 0.55), (0.9, 0.55, 0.35), c),
+        _box(f'{p}counterweight', (-0.8, 0, 0.75), (0.15, 0.55, 0.45), c),
+        _box(f'{p}seat', (-0.3, 0, 1.05), (0.25, 0.25, 0.15), '0.1 0.1 0.1 1'),
+        _box(f'{p}mast_l', (0.95, 0.35, 1.2), (0.05, 0.06, 1.0), '0.2 0.2 0.2 1'),
+        _box(f'{p}mast_r', (0.95, -0.35, 1.2), (0.05, 0.06, 1.0), '0.2 0.2 0.2 1'),
+        _box(f'{p}fork_l', (1.5, 0.3, 0.1), (0.55, 0.06, 0.025), '0.25 0.25 0.25 1'),
+        _box(f'{p}fork_r', (1.5, -0.3, 0.1), (0.55, 0.06, 0.025), '0.25 0.25 0.25 1'),
+        _box(f'{p}roof', (-0.2, 0, 2.15), (0.6, 0.55, 0.03), '0.2 0.2 0.2 1'),
+    ]
+    for i, (x, y) in enumerate(((0.3, 0.5), (0.3, -0.5), (-0.7, 0.5), (-0.7, -0.5))):
+        geoms.append(_box(f'{p}guard{i}', (x, y, 1.55), (0.03, 0.03, 0.6), '0.2 0.2 0.2 1'))
+    for i, (x, y) in enumerate(((0.6, 0.5), (0.6, -0.5), (-0.6, 0.5), (-0.6, -0.5))):
+        geoms.append(f'<geom name="{p}wheel{i}" type="cylinder" pos="{x} {y} 0.25" '
+                     f'euler="1.5708 0 0" size="0.25 0.1" rgba="0.05 0.05 0.05 1"/>')
+    return (f'<body name="actor:{a.name}" mocap="true" pos="{a.path[0][0]} {a.path[0][1]} 0">'
+            + ''.join(geoms) + '</body>')
+
+
+def build_mjcf(scenario: Scenario, robot: RobotSpec, camera: CameraSpec,
+               lidar: LidarSpec) -> str:
+    """Write the scenario as an MJCF model."""
+    (x0, x1), (y0, y1) = scenario.floor
+    level = scenario.light_level
+    pitch = math.radians(camera.pitch_deg)
+    sx, cz = math.sin(pitch), math.cos(pitch)
+    start_x, start_y, _ = scenario.robot_start
+    lights = ''.join(
+        f'<light pos="{x:.2f} {(y0 + y1) / 2:.2f} 6" dir="0 0 -1" diffuse="{0.35 * level:.3f} '
+        f'{0.35 * level:.3f} {0.33 * level:.3f}" castshadow="false" attenuation="1 0.02 0"/>'
+        for x in np.linspace(x0, x1, max(2, int((x1 - x0) / 8) + 1)))
+    statics = ''.join(g for o in scenario.obstacles for g in _obstacle_geoms(o))
+    actors = ''.join(''.join(_person_bodies(a)) if a.kind == 'person' else _forklift_body(a)
+                     for a in scenario.actors)
+    half = (robot.length / 2, robot.width / 2, robot.height / 2)
+    return f"""<mujoco model="{scenario.name}">
+  <compiler angle="radian"/>
+  <option timestep="{PHYSICS_DT}" gravity="0 0 -9.81"/>
+  <statistic extent="{max(x1 - x0, y1 - y0):.1f}" center="{(x0 + x1) / 2} {(y0 + y1) / 2} 0"/>
+  <visual>
+    <global offwidth="{camera.width}" offheight="{camera.height}"/>
+    <quality offsamples="0" shadowsize="0"/>
+    <headlight ambient="{0.25 * level:.3f} {0.25 * level:.3f} {0.25 * level:.3f}"
+               diffuse="{0.3 * level:.3f} {0.3 * level:.3f} {0.3 * level:.3f}" specular="0 0 0"/>
+    <map znear="0.02" zfar="{2 * camera.max_depth / max(x1 - x0, y1 - y0):.4f}"/>
+  </visual>
+  <asset>
+    <texture name="floor" type="2d" builtin="checker" rgb1="0.55 0.55 0.52"
+             rgb2="0.5 0.5 0.47" width="64" height="64"/>
+    <material name="floor" texture="floor" texrepeat="{(x1 - x0) / 2:.1f} {(y1 - y0) / 2:.1f}"/>
+  </asset>
+  <worldbody>
+    {lights}
+    <geom name="floor" type="plane" pos="{(x0 + x1) / 2} {(y0 + y1) / 2} 0"
+          size="{(x1 - x0) / 2} {(y1 - y0) / 2} 0.1" material="floor" contype="0"
+          conaffinity="0"/>
+    <geom name="ceiling" type="plane" pos="{(x0 + x1) / 2} {(y0 + y1) / 2} 7" euler="3.14159 0 0"
+          size="{(x1 - x0) / 2} {(y1 - y0) / 2} 0.1" rgba="0.32 0.32 0.34 1" contype="0"
+          conaffinity="0"/>
+    {statics}
+    <body name="robot" pos="{start_x} {start_y} 0">
+      <joint name="robot_x" type="slide" axis="1 0 0" damping="0"/>
+      <joint name="robot_y" type="slide" axis="0 1 0" damping="0"/>
+      <joint name="robot_yaw" type="hinge" axis="0 0 1" damping="0"/>
+      <geom name="robot:chassis" type="box" pos="0 0 {0.05 + half[2]}"
+            size="{half[0]} {half[1]} {half[2]}" mass="{robot.mass}" rgba="0.9 0.9 0.9 1"/>
+      <camera name="robot_camera" pos="{camera.x} 0 {camera.z}" fovy="{camera.fovy_deg}"
+              xyaxes="0 -1 0 {sx:.6f} 0 {cz:.6f}"/>
+      <site name="lidar" pos="{lidar.x} 0 {lidar.z}" size="0.03"/>
+    </body>
+    {actors}
+  </worldbody>
+  <actuator>
+    <velocity name="drive_x" joint="robot_x" kv="{40 * robot.mass}"
+              forcerange="-{15 * robot.mass} {15 * robot.mass}"/>
+    <velocity name="drive_y" joint="robot_y" kv="{40 * robot.mass}"
+              forcerange="-{15 * robot.mass} {15 * robot.mass}"/>
+    <velocity name="drive_yaw" joint="robot_yaw" kv="{10 * robot.mass}"
+              forcerange="-{5 * robot.mass} {5 * robot.mass}"/>
+  </actuator>
+</mujoco>"""
+
+
+def _quat(yaw: float, pitch: float = 0.0) -> np.ndarray:
+    """Quaternion (w, x, y, z) of a yaw about z followed by a pitch about the new y."""
+    cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
+    cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
+    return np.array([cy * cp, -sy * sp, cy * sp, sy * cp])
+
+
+class ActorState:
+    """Where an actor is along its path."""
+
+    def __init__(self, actor: Actor):
+        self.actor = actor
+        self.started_at: Optional[float] = None
+        self.travelled = 0.0
+        self.pose = (actor.path[0][0], actor.path[0][1],
+                     position_on_path(actor.path, 0.0)[2])
+        self.speed = 0.0
+
+
+class World:
+    """A running scenario: step it, command the robot, read its sensors and ground truth."""
+
+    def __init__(self, scenario: Scenario, robot: RobotSpec = RobotSpec(),
+                 camera: CameraSpec = CameraSpec(), lidar: LidarSpec = LidarSpec(),
+                 seed: int = 0, render: bool = True):
+        self.scenario = scenario
+        self.robot = robot
+        self.camera = camera
+        self.lidar = lidar
+        self.rng = np.random.default_rng(seed)
+        self.xml = build_mjcf(scenario, robot, camera, lidar)
+        self.model = mujoco.MjModel.from_xml_string(self.xml)
+        self.data = mujoco.MjData(self.model)
+        m = self.model
+        self.robot_body = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, 'robot')
+        self.robot_geom = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, 'robot:chassis')
+        self.lidar_site = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SITE, 'lidar')
+        self.objects: List[str] = []  # index -> object name
+        self.classes: Dict[str, str] = dict(scenario.objects())
+        index = {}
+        self.geom_object = np.full(m.ngeom, -1, dtype=np.int32)
+        for g in range(m.ngeom):
+            name = m.geom(g).name
+            if name.startswith('obj:'):
+                obj = name.split(':')[1]
+                if '~carton' in obj:
+                    self.classes.setdefault(obj, 'box')
+                if obj not in index:
+                    index[obj] = len(self.objects)
+                    self.objects.append(obj)
+                self.geom_object[g] = index[obj]
+        self.actors = [ActorState(a) for a in scenario.actors]
+        self._mocap = {}
+        for body in range(m.nbody):
+            if m.body_mocapid[body] >= 0:
+                self._mocap[m.body(body).name] = m.body_mocapid[body]
+        self.command = (0.0, 0.0)
+        self.velocity = (0.0, 0.0)  # commanded after acceleration limits
+        self.collisions: List[CollisionEvent] = []
+        self._last_touch: Dict[str, float] = {}
+        self._next_control = 0.0
+        self._renderer = None
+        self._render = render
+        self._ray_dirs = None
+        # The slide joints move along world axes; the start heading is the hinge's position.
+        self.data.qpos[2] = scenario.robot_start[2]
+        self._update_actors(0.0)
+        mujoco.mj_forward(m, self.data)
+
+    # --- state -------------------------------------------------------------------------------
+
+    @property
+    def time(self) -> float:
+        """Simulated seconds since the start."""
+        return self.data.time
+
+    def pose(self) -> Tuple[float, float, float]:
+        """Return the true robot pose x, y, yaw (the odom frame is the world frame)."""
+        q = self.data.qpos
+        start = self.scenario.robot_start
+        return float(start[0] + q[0]), float(start[1] + q[1]), float(q[2])
+
+    def body_velocity(self) -> Tuple[float, float, float]:
+        """Return the true robot velocity in its own frame: forward, left, yaw rate."""
+        _, _, yaw = self.pose()
+        vx, vy, wz = self.data.qvel[:3]
+        c, s = math.cos(yaw), math.sin(yaw)
+        return float(c * vx + s * vy), float(-s * vx + c * vy), float(wz)
+
+    def robot_footprint(self) -> List[Tuple[float, float]]:
+        """Corners of the robot's footprint in the world."""
+        x, y, yaw = self.pose()
+        return geometry.rectangle((x, y), self.robot.length, self.robot.width, yaw)
+
+    def object_footprints(self) -> Dict[str, List[Tuple[float, float]]]:
+        """Footprint of every object, where it is now."""
+        out = {o.name: o.footprint() for o in self.scenario.obstacles if o.kind != 'wall'}
+        for state in self.actors:
+            x, y, yaw = state.pose
+            if state.actor.kind == 'person':
+                out[state.actor.name] = geometry.circle_polygon((x, y), 0.3, 10)
+            else:
+                out[state.actor.name] = geometry.rectangle(
+                    (x + 0.55 * math.cos(yaw), y + 0.55 * math.sin(yaw)), 3.2, 1.2, yaw)
+        return out
+
+    # --- control and stepping ----------------------------------------------------------------
+
+    def set_command(self, linear: float, angular: float) -> None:
+        """Set the commanded body velocity (clamped to the robot's limits)."""
+        self.command = (max(-self.robot.max_speed, min(self.robot.max_speed, linear)),
+                        max(-self.robot.max_yaw_rate, min(self.robot.max_yaw_rate, angular)))
+
+    def _ramp(self, dt: float) -> None:
+        v, w = self.velocity
+        tv, tw = self.command
+        limit = self.robot.max_decel if abs(tv) < abs(v) or tv * v < 0 else self.robot.max_accel
+        v += max(-limit * dt, min(limit * dt, tv - v))
+        w += max(-self.robot.max_yaw_accel * dt, min(self.robot.max_yaw_accel * dt, tw - w))
+        self.velocity = (v, w)
+        _, _, yaw = self.pose()
+        self.data.ctrl[:3] = (v * math.cos(yaw), v * math.sin(yaw), w)
+
+    def _update_actors(self, now: float) -> None:
+        rx, ry, _ = self.pose()
+        for state in self.actors:
+            a = state.actor
+            if state.started_at is None:
+                near = a.start_when_robot_within <= 0 or math.hypot(
+                    rx - a.path[0][0], ry - a.path[0][1]) <= a.start_when_robot_within
+                if now >= a.start_delay_s and near:
+                    state.started_at = now
+            travelled = 0.0 if state.started_at is None else (now - state.started_at) * a.speed
+            x, y, heading = position_on_path(a.path, travelled, a.loop)
+            moving = len(a.path) > 1 and (a.loop or travelled < sum(
+                math.hypot(q[0] - p[0], q[1] - p[1]) for p, q in zip(a.path, a.path[1:])))
+            state.speed = a.speed if state.started_at is not None and moving else 0.0
+            state.travelled = travelled
+            state.pose = (x, y, heading)
+            self._place_actor(state)
+
+    def _place_actor(self, state: ActorState) -> None:
+        a = state.actor
+        x, y, yaw = state.pose
+        mocap = self._mocap[f'actor:{a.name}']
+        self.data.mocap_pos[mocap] = (x, y, 0.0)
+        self.data.mocap_quat[mocap] = _quat(yaw)
+        if a.kind != 'person':
+            return
+        # Limbs swing with the distance walked: a stride of 1.4 m per full cycle.
+        phase = 2 * math.pi * state.travelled / 1.4
+        swing = 0.45 * math.sin(phase) if state.speed > 0 else 0.0
+        c, s = math.cos(yaw), math.sin(yaw)
+        for limb, side, z, sign in (('leg_l', 0.1, 0.5, 1), ('leg_r', -0.1, 0.5, -1),
+                                    ('arm_l', 0.24, 0.76, -1), ('arm_r', -0.24, 0.76, 1)):
+            mocap = self._mocap[f'limb:{a.name}:{limb}']
+            self.data.mocap_pos[mocap] = (x - s * side, y + c * side, z * a.height)
+            self.data.mocap_quat[mocap] = _quat(yaw, sign * swing)
+
+    def refresh(self) -> None:
+        """Recompute positions after the state was set directly (no time passes)."""
+        mujoco.mj_forward(self.model, self.data)
+
+    def step(self, duration: float) -> None:
+        """Advance the simulation by duration seconds."""
+        end = self.data.time + duration - 1e-9
+        while self.data.time < end:
+            if self.data.time >= self._next_control - 1e-9:
+                self._update_actors(self.data.time)
+                self._ramp(CONTROL_PERIOD)
+                self._next_control = self.data.time + CONTROL_PERIOD
+            mujoco.mj_step(self.model, self.data)
+            self._check_contacts()
+
+    def _check_contacts(self) -> None:
+        touching = set()
+        d = self.data
+        for geoms in d.contact.geom[:d.ncon]:
+            g1, g2 = int(geoms[0]), int(geoms[1])
+            if self.robot_geom not in (g1, g2):
+                continue
+            other = g2 if g1 == self.robot_geom else g1
+            obj = self.geom_object[other]
+            if obj >= 0:
+                touching.add(self.objects[obj])
+            else:
+                name = self.model.geom(other).name
+                touching.add(name.split(':')[1] if name.startswith('obj:') else name)
+        for name in touching:
+            # One event per contact: a contact that flickers within 0.5 s is the same one.
+            if d.time - self._last_touch.get(name, -math.inf) > 0.5:
+                v, _, _ = self.body_velocity()
+                self.collisions.append(CollisionEvent(d.time, name,
+                                                      self.classes.get(name, 'wall'), abs(v)))
+            self._last_touch[name] = d.time
+
+    # --- sensors -----------------------------------------------------------------------------
+
+    def scan(self) -> np.ndarray:
+        """Lidar ranges (metres, +inf where nothing within range_max), noise included."""
+        m, d, spec = self.model, self.data, self.lidar
+        origin = d.site_xpos[self.lidar_site].copy()
+        _, _, yaw = self.pose()
+        angles = spec.angles() + yaw
+        vec = np.zeros((spec.beams, 3))
+        vec[:, 0] = np.cos(angles)
+        vec[:, 1] = np.sin(angles)
+        geomid = np.zeros(spec.beams, dtype=np.int32)
+        dist = np.zeros(spec.beams)
+        mujoco.mj_multiRay(m, d, origin, vec.reshape(-1), None, 1, self.robot_body, geomid, dist,
+                           None, spec.beams, spec.range_max)
+        ranges = np.where(dist < 0, np.inf, dist)
+        if spec.noise_std > 0:
+            ranges = ranges + self.rng.normal(0.0, spec.noise_std, spec.beams)
+        ranges = np.where(ranges > spec.range_max, np.inf, ranges)
+        return np.where(np.isfinite(ranges), np.maximum(ranges, spec.range_min), ranges)
+
+    def render(self, rgb: bool = True, depth: bool = True,
+               boxes: bool = False) -> CameraFrame:
+        """Render the robot's camera: colour, depth (metres) and ground-truth boxes."""
+        if self._renderer is None:
+            self._renderer = mujoco.Renderer(self.model, self.camera.height, self.camera.width)
+        r = self._renderer
+        r.update_scene(self.data, camera='robot_camera')
+        frame = CameraFrame(self.data.time)
+        if rgb:
+            frame.rgb = r.render().copy()
+        if depth:
+            r.enable_depth_rendering()
+            z = r.render()
+            r.disable_depth_rendering()
+            frame.depth = np.where(z < self.camera.max_depth, z, np.nan).astype(np.float32)
+        if boxes:
+            r.enable_segmentation_rendering()
+            seg = r.render()
+            r.disable_segmentation_rendering()
+            frame.boxes = self.boxes_from_segmentation(seg)
+        return frame
+
+    def boxes_from_segmentation(self, seg: np.ndarray, min_pixels: int = 20) -> List[dict]:
+        """Tight boxes of each object's visible pixels (occlusion respected by construction)."""
+        ids = seg[:, :, 0].ravel()
+        geom = (seg[:, :, 1].ravel() == int(mujoco.mjtObj.mjOBJ_GEOM)) & (ids >= 0)
+        pixels = np.flatnonzero(geom)
+        objects = self.geom_object[ids[pixels]]
+        keep = objects >= 0
+        pixels, objects = pixels[keep], objects[keep]
+        if not len(objects):
+            return []
+        height, width = seg.shape[:2]
+        ys, xs = np.divmod(pixels, width)
+        # One pass over the pixels: which rows and columns each object occupies.
+        count = len(self.objects)
+        rows = np.zeros((count, height), bool)
+        cols = np.zeros((count, width), bool)
+        rows[objects, ys] = True
+        cols[objects, xs] = True
+        sizes = np.bincount(objects, minlength=count)
+        out = []
+        for index in np.flatnonzero(sizes >= min_pixels):
+            r, c = np.flatnonzero(rows[index]), np.flatnonzero(cols[index])
+            name = self.objects[index]
+            out.append({'name': name, 'class': self.classes.get(name, 'wall'),
+                        'bbox': [int(c[0]), int(r[0]), int(c[-1]) + 1, int(r[-1]) + 1],
+                        'pixels': int(sizes[index])})
+        return out
+
+    def ground_truth(self) -> dict:
+        """Poses, distances from the robot's footprint, and collisions so far."""
+        robot = self.robot_footprint()
+        x, y, yaw = self.pose()
+        v, _, w = self.body_velocity()
+        objects = {}
+        for name, footprint in self.object_footprints().items():
+            entry = {'class': self.classes[name],
+                     'distance': round(geometry.polygon_distance(robot, footprint), 4)}
+            objects[name] = entry
+        for state in self.actors:
+            objects[state.actor.name].update(
+                {'x': round(state.pose[0], 4), 'y': round(state.pose[1], 4),
+                 'yaw': round(state.pose[2], 4), 'speed': state.speed})
+        return {'t': round(self.time, 4),
+                'robot': {'x': round(x, 4), 'y': round(y, 4), 'yaw': round(yaw, 4),
+                          'v': round(v, 4), 'w': round(w, 4)},
+                'command': [round(c, 4) for c in self.command],
+                'objects': objects, 'collisions': len(self.collisions)}
+
+    def close(self) -> None:
+        """Release the renderer's GL context."""
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
