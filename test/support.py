@@ -59,6 +59,25 @@ class NodeProcess:
             self._log.close()
 
 
+class NodeStarter:
+    """Starts node processes for a test, each logging to its own file, and kills them after."""
+
+    def __init__(self, executable, log_dir):
+        self.executable = executable
+        self.log_dir = log_dir
+        self.started = []
+
+    def __call__(self, *ros_args):
+        log = os.path.join(str(self.log_dir), f'{self.executable}{len(self.started)}.log')
+        node = NodeProcess(self.executable, *ros_args, log_path=log)
+        self.started.append(node)
+        return node
+
+    def kill_all(self):
+        for node in self.started:
+            node.kill()
+
+
 def perception_command(*args):
     return [find_executable('perception', 'perception'), *args]
 

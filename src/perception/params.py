@@ -28,7 +28,8 @@ from typing import Dict, List, Optional, Sequence
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rcl_interfaces.msg import ParameterType
-import yaml
+
+from perception.core.yamlfile import read_yaml
 
 PACKAGE = 'perception'
 
@@ -94,13 +95,7 @@ def load_defaults(config_file: str) -> Dict[str, object]:
     same file serves as the defaults here and as a --params-file for rcl.
     """
     path = config_file if os.path.isabs(config_file) else config_path(config_file)
-    try:
-        with open(path, encoding='utf-8') as stream:
-            doc = yaml.safe_load(stream)
-    except OSError as exc:
-        raise ParameterError(f'cannot read parameter file {path}: {exc.strerror}') from None
-    except yaml.YAMLError as exc:
-        raise ParameterError(f'{path} is not valid YAML: {exc}') from None
+    doc = read_yaml(path, ParameterError, 'parameter file')
     if not isinstance(doc, dict) or len(doc) != 1:
         raise ParameterError(f'{path}: expected exactly one node entry at the top level')
     (entry,) = doc.values()

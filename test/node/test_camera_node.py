@@ -21,24 +21,16 @@ import pytest
 from perception.core.calibration import calibration_to_yaml, CameraCalibration
 from perception.diagnostics import ERROR, OK, WARN
 from perception.probe import StackProbe
-from support import NodeProcess, wait_until
+from support import NodeStarter, wait_until
 
 pytestmark = pytest.mark.node
 
 
 @pytest.fixture
 def nodes(tmp_path):
-    started = []
-
-    def start(*ros_args):
-        node = NodeProcess('camera_node', *ros_args,
-                           log_path=str(tmp_path / f'camera{len(started)}.log'))
-        started.append(node)
-        return node
-
-    yield start
-    for node in started:
-        node.kill()
+    starter = NodeStarter('camera_node', tmp_path)
+    yield starter
+    starter.kill_all()
 
 
 @pytest.fixture

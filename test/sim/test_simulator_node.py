@@ -31,7 +31,7 @@ from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from perception.conversions import image_to_numpy, stamp_to_ns
 from perception.qos import RELIABLE_QOS, SENSOR_QOS
 from perception.sim.recorder import read_ground_truth
-from support import NodeProcess, wait_until
+from support import NodeStarter, wait_until
 
 pytestmark = [pytest.mark.node, pytest.mark.sim]
 
@@ -102,16 +102,9 @@ def listener(ros_context):
 
 @pytest.fixture
 def simulator(tmp_path):
-    started = []
-
-    def start(*args):
-        node = NodeProcess('simulator_node', *args,
-                           log_path=str(tmp_path / f'sim{len(started)}.log'))
-        started.append(node)
-        return node
-    yield start
-    for node in started:
-        node.kill()
+    starter = NodeStarter('simulator_node', tmp_path)
+    yield starter
+    starter.kill_all()
 
 
 def rate(stamps):

@@ -52,10 +52,12 @@ def summarize(records: List[dict]) -> dict:
     frames = [r for r in records if r['type'] == 'frame']
     travelled = sum(math.hypot(b['robot']['x'] - a['robot']['x'], b['robot']['y'] -
                                a['robot']['y']) for a, b in zip(steps, steps[1:]))
-    actors = {name for name, kind in scenario['objects'].items()
-              if kind in ('person', 'forklift')}
+    # Clearance to what a robot must not touch: people, forklifts, pallets and loose boxes
+    # (cartons on shelves sit inside their rack's footprint).
+    watched = {name for name, kind in scenario['objects'].items()
+               if kind in ('person', 'forklift', 'pallet', 'box') and '~' not in name}
     clearance = {name: min((s['objects'][name]['distance'] for s in steps), default=None)
-                 for name in sorted(actors)}
+                 for name in sorted(watched)}
     seen: Dict[str, int] = {}
     for frame in frames:
         for box in frame['boxes']:
@@ -150,7 +152,7 @@ def write_report(records: List[dict], directory: str, extra: Optional[dict] = No
     collision_text = ', '.join(f'{c["name"]} ({c["class"]}) at t={c["t"]:.2f} s, '
                                f'{c["speed"]:.2f} m/s' for c in figures['collisions']) or 'none'
     clearance_text = ', '.join(f'{name} {d:.2f} m' for name, d in
-                               figures['min_clearance_m'].items()) or 'no people or forklifts'
+                               figures['min_clearance_m'].items()) or 'nothing watched'
     seen_text = ', '.join(f'{k}: {v}' for k, v in
                           sorted(figures['frames_with_class'].items())) or 'nothing'
     lines = [f'# Simulated run: {figures["scenario"]}', '', '![plan](plan.png)', '',

@@ -26,9 +26,8 @@ import math
 import os
 from typing import Dict, List, Sequence, Tuple
 
-import yaml
-
 from perception.core import geometry
+from perception.core.yamlfile import read_yaml
 
 CLASSES = ('person', 'forklift', 'pallet', 'box', 'rack')
 #: Classes a detector learns; racks are structure, not objects.
@@ -314,14 +313,7 @@ def check_layout(scenario: Scenario, robot_footprint: Sequence[float] = ROBOT_FO
 
 def load_scenario(path: str, robot_footprint: Sequence[float] = ROBOT_FOOTPRINT) -> Scenario:
     """Read and check a scenario file."""
-    try:
-        with open(path, encoding='utf-8') as stream:
-            data = yaml.safe_load(stream)
-    except OSError as exc:
-        raise ScenarioError(f'cannot read scenario {path}: {exc.strerror}') from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f'{path}: not valid YAML: {exc}') from None
-    return parse_scenario(data, path, robot_footprint)
+    return parse_scenario(read_yaml(path, ScenarioError, 'scenario'), path, robot_footprint)
 
 
 def scenario_path(name_or_path: str, scenarios_dir: str) -> str:
