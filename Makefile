@@ -14,7 +14,7 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup demo test lint bench-camera bench-sim dataset clean
+.PHONY: setup demo test lint bench-camera bench-sim bench-safety dataset clean
 
 setup: $(READY)
 
@@ -41,6 +41,9 @@ bench-camera: $(READY)
 
 bench-sim: $(READY)
 	$(PY) bench/bench_sim.py
+
+bench-safety: $(READY)
+	$(PY) bench/bench_safety.py
 
 # A labelled dataset of randomized scenes: make dataset IMAGES=2000 SEED=1
 IMAGES ?= 1000

@@ -54,6 +54,7 @@ setup(
             'camera_node = perception.nodes.camera_node:main',
             'simulator_node = perception.nodes.simulator_node:main',
             'route_driver_node = perception.nodes.route_driver_node:main',
+            'safety_node = perception.nodes.safety_node:main',
         ],
     },
 )

@@ -49,15 +49,16 @@ NODES: Dict[str, NodeSpec] = {spec.name: spec for spec in (
              respawn=True),
     NodeSpec('simulator', 'simulator_node', ('simulator.yaml',),
              'simulated warehouse: camera, depth, scan, odom, /clock; driven by cmd_vel'),
-    # Until the safety gate sits between them, the route driver's commands go to the base.
     NodeSpec('route_driver', 'route_driver_node', ('route_driver.yaml',),
-             'drives the scenario route: cmd_vel_in', remappings=(('cmd_vel_in', 'cmd_vel'),)),
+             'drives the scenario route: cmd_vel_in'),
+    NodeSpec('safety', 'safety_node', ('safety.yaml',),
+             'safety gate: cmd_vel_in -> cmd_vel by the protective field'),
 )}
 
 #: Which nodes each stack starts, in start order.
 STACKS: Dict[str, Tuple[str, ...]] = {
-    'bringup': ('camera',),
-    'sim': ('simulator', 'route_driver'),
+    'bringup': ('camera', 'safety'),
+    'sim': ('simulator', 'safety', 'route_driver'),
 }
 
 

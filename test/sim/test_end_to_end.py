@@ -35,15 +35,44 @@ def test_the_route_driver_drives_the_simulators_scenario():
     assert simulator['scenario'] == driver['scenario']
 
 
-def test_aisle_clear_is_driven_end_to_end_without_contact(tmp_path):
+def test_the_gate_sees_the_simulated_robot_where_it_is():
+    simulator = load_defaults(os.path.join(ROOT, 'config', 'simulator.yaml'))
+    safety = load_defaults(os.path.join(ROOT, 'config', 'safety.yaml'))
+    pairs = (('robot_length', 'robot_length'), ('robot_width', 'robot_width'),
+             ('scan_x', 'scan_x'), ('camera_x', 'camera_x'), ('camera_z', 'camera_z'),
+             ('camera_pitch_deg', 'camera_pitch_deg'), ('laser_frame_id', 'scan_frame_id'),
+             ('camera_frame_id', 'depth_frame_id'))
+    assert {a: simulator[a] for a, _ in pairs} == {a: safety[b] for a, b in pairs}
+    # The gate brakes no harder than the simulated base can.
+    assert safety['decel'] <= simulator['robot_max_decel']
+    assert safety['max_speed'] >= simulator['robot_max_speed']
+
+
+def run_demo(scenario, report_dir):
     result = subprocess.run(
-        perception_command('demo', '--scenario', 'aisle_clear', '--fast',
-                           '--report-dir', str(tmp_path)),
-        env=stack_environment(), capture_output=True, text=True, timeout=240)
+        perception_command('demo', '--scenario', scenario, '--fast',
+                           '--report-dir', str(report_dir)),
+        env=stack_environment(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    report = json.loads((tmp_path / 'aisle_clear' / 'report.json').read_text())
+    return json.loads((report_dir / scenario / 'report.json').read_text())
+
+
+def test_person_crossing_ends_stopped_without_contact(tmp_path):
+    report = run_demo('person_crossing', tmp_path)
+    assert report['collisions'] == []
+    assert report['stops'], 'the robot never stopped for the person'
+    assert report['final_pose']['v'] == pytest.approx(0.0, abs=0.01)
+    # Stopped before the person, and said how close it came.
+    assert 0.05 < report['min_clearance_m']['worker'] < 1.5
+    assert report['final_pose']['x'] < 6.5
+
+
+def test_aisle_clear_is_driven_end_to_end_without_contact_or_false_stop(tmp_path):
+    report = run_demo('aisle_clear', tmp_path)
     assert report['launcher_exit_status'] == 0
     assert report['collisions'] == []
+    # The only stop is at the end of the route: no false stop on the way.
+    assert [round(s['x']) for s in report['stops']] == [20]
     assert report['final_pose']['x'] == pytest.approx(20.0, abs=0.4)  # the end of the aisle
     assert report['distance_travelled_m'] == pytest.approx(20.0, abs=0.5)
     assert report['camera_frames'] > 300  # 25 s at 15 Hz, each with ground-truth boxes

@@ -114,7 +114,8 @@ def test_specs_and_defaults_must_agree():
         params.check_value(params.ParamSpec('s', 'd', choices=('x', 'y')), 'z')
 
 
-@pytest.mark.parametrize('module', ['camera_node', 'simulator_node', 'route_driver_node'])
+@pytest.mark.parametrize('module', ['camera_node', 'simulator_node', 'route_driver_node',
+                                    'safety_node'])
 def test_readme_documents_every_parameter(module):
     params = importlib.import_module(f'perception.nodes.{module}').PARAMS
     readme = open(os.path.join(ROOT, 'README.md'), encoding='utf-8').read()

@@ -292,11 +292,12 @@ class SimulatorNode(Node):
         self.render_ms = (time.perf_counter() - start) * 1000  # colour, depth, boxes
         header = self._header(stamp, p['camera_frame_id'])
         info = calibration_to_camera_info(self.calibration, header)
-        self.pub_image.publish(numpy_to_image(frame.rgb, 'rgb8', header))
+        # Each camera_info first, so a listener has the intrinsics when its image arrives.
         self.pub_info.publish(info)
+        self.pub_image.publish(numpy_to_image(frame.rgb, 'rgb8', header))
         if frame.depth is not None:
-            self.pub_depth.publish(numpy_to_image(frame.depth, '32FC1', header))
             self.pub_depth_info.publish(info)
+            self.pub_depth.publish(numpy_to_image(frame.depth, '32FC1', header))
         if want_boxes:
             self.recorder.frame(stamp, frame.boxes)
 

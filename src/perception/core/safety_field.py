@@ -1,0 +1,139 @@
+# Copyright 2026 The perception authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The protective field of a moving robot, and the obstacle points tested against it.
+
+The field is the robot's footprint swept along the path it would take while stopping: at speed
+v it keeps going for the response time T, then brakes at a: D(v) = v*T + v^2 / (2a), plus a
+margin C around the footprint (the ISO 13855 form S = K*T + C, with braking added). Turning,
+the footprint follows the arc of the current curvature; turning on the spot, it sweeps the angle
+it turns through before it stops. The slow field extends the same sweep by a further distance.
+"""
+
+from dataclasses import dataclass
+import math
+from typing import Tuple
+
+import numpy as np
+
+Pose = Tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class FieldConfig:
+    """The robot and its braking, as the field needs them."""
+
+    length: float = 0.7
+    width: float = 0.5
+    response_time: float = 0.15    # s from an obstacle appearing to the base braking
+    decel: float = 1.5             # m/s^2 the base is guaranteed to brake with
+    yaw_decel: float = 3.0         # rad/s^2 likewise for turning
+    margin: float = 0.1            # m added ahead of, behind and beside the footprint
+    slow_extra: float = 1.0        # m the slow field reaches beyond the stop field
+    sample_spacing: float = 0.1    # m between footprints along the sweep
+
+    def stopping_distance(self, speed: float) -> float:
+        """Distance travelled from now until standstill at |speed| (without the margin)."""
+        v = abs(speed)
+        return v * self.response_time + v * v / (2 * self.decel)
+
+    def stopping_angle(self, yaw_rate: float) -> float:
+        """Angle turned from now until the turn stops."""
+        w = abs(yaw_rate)
+        return w * self.response_time + w * w / (2 * self.yaw_decel)
+
+
+@dataclass(frozen=True)
+class Field:
+    """Rectangles (x, y, yaw, half length, half width) whose union is a zone."""
+
+    stop: np.ndarray   # shape (K, 5)
+    slow: np.ndarray   # shape (M, 5)
+    length: float      # stop distance ahead along the path, margin excluded
+
+
+def _sweep(config: FieldConfig, speed: float, yaw_rate: float, distance: float,
+           margin: float, lateral: float) -> np.ndarray:
+    """Footprint rectangles along the path of `distance` metres at the current curvature."""
+    direction = 1.0 if speed >= 0 else -1.0
+    half_l = config.length / 2 + margin
+    half_w = config.width / 2 + lateral
+    if abs(speed) < 0.05 and abs(yaw_rate) > 1e-3:
+        # Turning on the spot: the footprint rotates through the stopping angle.
+        angle = config.stopping_angle(yaw_rate) + distance / max(config.length, 0.1)
+        count = max(2, int(math.ceil(angle / math.radians(5))) + 1)
+        thetas = np.linspace(0.0, math.copysign(angle, yaw_rate), count)
+        return np.column_stack([np.zeros(count), np.zeros(count), thetas,
+                                np.full(count, half_l), np.full(count, half_w)])
+    count = max(2, int(math.ceil(distance / config.sample_spacing)) + 1)
+    s = np.linspace(0.0, distance, count) * direction
+    curvature = yaw_rate / speed if abs(speed) >= 0.05 else 0.0
+    if abs(curvature) < 1e-6:
+        xs, ys, thetas = s, np.zeros(count), np.zeros(count)
+    else:
+        thetas = curvature * s
+        xs = np.sin(thetas) / curvature
+        ys = (1 - np.cos(thetas)) / curvature
+    return np.column_stack([xs, ys, thetas, np.full(count, half_l), np.full(count, half_w)])
+
+
+def protective_field(config: FieldConfig, speed: float, yaw_rate: float,
+                     extra_margin: float = 0.0) -> Field:
+    """Return the stop and slow zones at (speed, yaw_rate), in the robot's frame."""
+    distance = config.stopping_distance(speed)
+    margin = config.margin + extra_margin
+    stop = _sweep(config, speed, yaw_rate, distance, margin, margin)
+    slow = _sweep(config, speed if abs(speed) >= 0.05 else 0.0, yaw_rate,
+                  distance + config.slow_extra, margin, margin + config.slow_extra / 2)
+    return Field(stop, slow, distance)
+
+
+def inside(rectangles: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Boolean mask of the points (N, 2) that fall in any of the rectangles (K, 5)."""
+    if len(points) == 0:
+        return np.zeros(0, bool)
+    dx = points[None, :, 0] - rectangles[:, 0, None]
+    dy = points[None, :, 1] - rectangles[:, 1, None]
+    c, s = np.cos(rectangles[:, 2, None]), np.sin(rectangles[:, 2, None])
+    u = c * dx + s * dy
+    v = -s * dx + c * dy
+    return ((np.abs(u) <= rectangles[:, 3, None]) & (np.abs(v) <= rectangles[:, 4, None])).any(0)
+
+
+def footprint_distance(config: FieldConfig, points: np.ndarray) -> np.ndarray:
+    """Distance of each point (N, 2) from the robot's footprint (0 inside it)."""
+    dx = np.maximum(np.abs(points[:, 0]) - config.length / 2, 0.0)
+    dy = np.maximum(np.abs(points[:, 1]) - config.width / 2, 0.0)
+    return np.hypot(dx, dy)
+
+
+def transform(points: np.ndarray, pose: Pose) -> np.ndarray:
+    """Points (N, 2) from a frame at pose (x, y, yaw) into its parent frame."""
+    c, s = math.cos(pose[2]), math.sin(pose[2])
+    return np.column_stack([pose[0] + c * points[:, 0] - s * points[:, 1],
+                            pose[1] + s * points[:, 0] + c * points[:, 1]])
+
+
+def config_problem(config: FieldConfig, max_speed: float, max_field_length: float) -> str:
+    """Say why a configuration cannot protect the robot at its maximum speed, or ''."""
+    needed = config.stopping_distance(max_speed) + config.margin
+    if needed > max_field_length:
+        return (f'at the maximum speed {max_speed:g} m/s the robot needs {needed:.2f} m to stop '
+                f'(response {config.response_time:g} s, braking {config.decel:g} m/s^2, margin '
+                f'{config.margin:g} m), but the stop field may reach only {max_field_length:g} '
+                'm (max_field_length_m): lower max_speed or extend the sensing')
+    if config.decel <= 0 or config.response_time < 0:
+        return 'decel must be positive and response_time not negative'
+    return ''
