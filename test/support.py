@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from perception.launcher import find_executable, stack_environment
@@ -97,3 +98,26 @@ def wait_until(predicate, timeout):
 
 def env_without(*names):
     return {k: v for k, v in os.environ.items() if k not in names}
+
+
+class Spinner:
+    """Spins a test's listening node on a thread of its own until close()."""
+
+    def __init__(self, node, context):
+        from rclpy.executors import SingleThreadedExecutor
+        self.node = node
+        self.executor = SingleThreadedExecutor(context=context)
+        self.executor.add_node(node)
+        self.thread = threading.Thread(target=self._spin, daemon=True)
+        self.thread.start()
+
+    def _spin(self):
+        try:
+            self.executor.spin()
+        except Exception:  # noqa: B902 - the context was shut down under it
+            pass
+
+    def close(self):
+        self.executor.shutdown(timeout_sec=1.0)
+        self.node.destroy_node()
+        self.thread.join(2.0)

@@ -23,7 +23,6 @@ from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 import numpy as np
 import pytest
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from std_srvs.srv import SetBool, Trigger
@@ -31,7 +30,7 @@ from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithP
 
 from perception.conversions import numpy_to_image, stamp_from_ns
 from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
-from support import NodeStarter, wait_until
+from support import NodeStarter, Spinner, wait_until
 
 pytestmark = pytest.mark.node
 
@@ -68,18 +67,9 @@ class Feeder:
         self.empty_ranges = False
         self.first_intrusion_stamp = None
         self._stop = threading.Event()
-        self.executor = SingleThreadedExecutor(context=context)
-        self.executor.add_node(self.node)
-        self.spinner = threading.Thread(target=self._spin, daemon=True)
-        self.spinner.start()
+        self.spinner = Spinner(self.node, context)
         self.publisher = threading.Thread(target=self._publish, daemon=True)
         self.publisher.start()
-
-    def _spin(self):
-        try:
-            self.executor.spin()
-        except Exception:  # noqa: B902 - shut down under us
-            pass
 
     def _on_cmd(self, msg):
         self.commands.append((time.time(), msg.linear.x, msg.angular.z))
@@ -135,8 +125,7 @@ class Feeder:
     def close(self):
         self._stop.set()
         self.publisher.join(2)
-        self.executor.shutdown(timeout_sec=1.0)
-        self.node.destroy_node()
+        self.spinner.close()
 
 
 @pytest.fixture
@@ -155,28 +144,24 @@ def feeder(ros_context):
 
 def test_stopped_from_start_up_without_a_required_source_and_without_commands(gate, ros_context):
     node = gate(*FAST)
-    listener = Feeder.__new__(Feeder)  # a listener only: nothing published
-    listener.node = Node('safety_listener', context=ros_context)
-    listener.commands, listener.states = [], []
-    listener.node.create_subscription(Twist, 'cmd_vel', lambda m: listener.commands.append(
+    # Only listens: no sensor and no command is ever published.
+    listener = Node('safety_listener', context=ros_context)
+    commands, states = [], []
+    listener.create_subscription(Twist, 'cmd_vel', lambda m: commands.append(
         (time.time(), m.linear.x, m.angular.z)), RELIABLE_QOS)
-    listener.node.create_subscription(DiagnosticStatus, 'safety/state', lambda m: listener.states
-                                      .append((time.time(), m.message)), LATCHED_QOS)
-    executor = SingleThreadedExecutor(context=ros_context)
-    executor.add_node(listener.node)
-    thread = threading.Thread(target=executor.spin, daemon=True)
-    thread.start()
+    listener.create_subscription(DiagnosticStatus, 'safety/state',
+                                 lambda m: states.append(m.message), LATCHED_QOS)
+    spinner = Spinner(listener, ros_context)
     try:
-        assert wait_until(lambda: len(listener.commands) > 20, 20), node.output()
-        start = len(listener.commands)
+        assert wait_until(lambda: len(commands) > 20, 20), node.output()
+        start = len(commands)
         time.sleep(1.0)
-        zeros = listener.commands[start:]
+        zeros = commands[start:]
         # The stop repeats at the gate's rate (50 Hz) with no cmd_vel_in at all.
         assert len(zeros) >= 40 and all(c[1] == 0.0 and c[2] == 0.0 for c in zeros)
-        assert 'no message yet' in listener.states[-1][1]
+        assert 'no message yet' in states[-1]
     finally:
-        executor.shutdown(timeout_sec=1.0)
-        listener.node.destroy_node()
+        spinner.close()
 
 
 def test_clear_passes_commands_and_an_intrusion_stops_the_robot(gate, feeder):

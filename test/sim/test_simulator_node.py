@@ -23,7 +23,6 @@ from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 import numpy as np
 import pytest
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
@@ -31,7 +30,7 @@ from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from perception.conversions import image_to_numpy, stamp_to_ns
 from perception.qos import RELIABLE_QOS, SENSOR_QOS
 from perception.sim.recorder import read_ground_truth
-from support import NodeStarter, wait_until
+from support import NodeStarter, Spinner, wait_until
 
 pytestmark = [pytest.mark.node, pytest.mark.sim]
 
@@ -54,16 +53,7 @@ class Listener:
         self.node.create_subscription(Clock, '/clock', self.clock.append, RELIABLE_QOS)
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self._diag, RELIABLE_QOS)
         self.cmd = self.node.create_publisher(Twist, 'cmd_vel', RELIABLE_QOS)
-        self.executor = SingleThreadedExecutor(context=context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
-
-    def _spin(self):
-        try:
-            self.executor.spin()
-        except Exception:  # noqa: B902 - shut down under us
-            pass
+        self.spinner = Spinner(self.node, context)
 
     def _keep(self, name):
         def keep(msg):
@@ -89,8 +79,7 @@ class Listener:
             time.sleep(1 / rate)
 
     def close(self):
-        self.executor.shutdown(timeout_sec=1.0)
-        self.node.destroy_node()
+        self.spinner.close()
 
 
 @pytest.fixture
