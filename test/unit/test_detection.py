@@ -1,0 +1,200 @@
+# Copyright 2026 The perception authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Detection core: letterboxing, decoders, NMS, manifests and the ONNX Runtime session."""
+
+import os
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, TensorProto
+import pytest
+import yaml
+
+from perception.core.detection import decode, DetectionError, Detections, infer_layout
+from perception.core.detection import letterbox, nms, postprocess, unletterbox
+from perception.core.model import load_manifest, ModelError, OnnxDetector, sha256_of
+
+LABELS = ['person', 'forklift', 'pallet', 'box']
+
+
+def constant_model(path, output, height=320, width=320):
+    """Write an ONNX model whose output is `output` whatever the image: known boxes."""
+    x = helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, height, width])
+    y = helper.make_tensor_value_info('output0', TensorProto.FLOAT, list(output.shape))
+    nodes = [
+        helper.make_node('ReduceSum', ['images'], ['total'], keepdims=0),
+        helper.make_node('Mul', ['total', 'zero'], ['nothing']),
+        helper.make_node('Add', ['boxes', 'nothing'], ['output0']),
+    ]
+    graph = helper.make_graph(nodes, 'constant', [x], [y], initializer=[
+        numpy_helper.from_array(np.array(0.0, np.float32), 'zero'),
+        numpy_helper.from_array(output.astype(np.float32), 'boxes')])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def yolov8_output(rows):
+    """[1, 4 + 4, N] from rows of (cx, cy, w, h, class, score)."""
+    out = np.zeros((1, 8, len(rows)), np.float32)
+    for i, (cx, cy, w, h, cls, score) in enumerate(rows):
+        out[0, :4, i] = (cx, cy, w, h)
+        out[0, 4 + cls, i] = score
+    return out
+
+
+def manifest(tmp_path, model, **fields):
+    doc = {'file': os.path.basename(model), 'labels': LABELS}
+    doc.update(fields)
+    path = tmp_path / 'model.yaml'
+    path.write_text(yaml.safe_dump(doc))
+    return load_manifest(str(path))
+
+
+@pytest.mark.parametrize('size', [(480, 640), (720, 1280), (640, 480), (333, 517)])
+def test_letterbox_round_trip(size):
+    image = np.zeros((*size, 3), np.uint8)
+    boxed, info = letterbox(image, 320, 320)
+    assert boxed.shape == (320, 320, 3)
+    original = np.array([[10.0, 20.0, size[1] - 5.0, size[0] - 7.0]])
+    mapped = original * info.scale + [info.pad_x, info.pad_y, info.pad_x, info.pad_y]
+    np.testing.assert_allclose(unletterbox(mapped, info), original, atol=1e-3)
+
+
+def test_letterbox_refuses_non_images():
+    with pytest.raises(DetectionError):
+        letterbox(np.zeros((10, 10), np.uint8), 32, 32)
+
+
+def test_yolov8_decoder_in_both_orientations():
+    out = yolov8_output([(100, 100, 20, 40, 0, 0.9), (50, 60, 10, 10, 3, 0.2),
+                         (200, 150, 30, 30, 2, 0.6)])
+    for tensor in (out, out.transpose(0, 2, 1)):
+        found = decode(tensor, infer_layout(tensor.shape, 4), 4, 0.25)
+        assert found.classes.tolist() == [0, 2]
+        np.testing.assert_allclose(found.boxes[0], [90, 80, 110, 120])
+        np.testing.assert_allclose(found.scores, [0.9, 0.6])
+
+
+def test_yolov5_decoder_multiplies_objectness():
+    out = np.zeros((1, 2, 9), np.float32)
+    out[0, 0] = [100, 100, 20, 20, 0.5, 0.1, 0.9, 0.0, 0.0]  # 0.45 for class 1
+    out[0, 1] = [10, 10, 4, 4, 0.1, 0.9, 0.0, 0.0, 0.0]      # 0.09: below threshold
+    assert infer_layout(out.shape, 4) == 'yolov5'
+    found = decode(out, 'yolov5', 4, 0.25)
+    assert found.classes.tolist() == [1] and found.scores[0] == pytest.approx(0.45)
+
+
+def test_end2end_decoder_drops_padding():
+    out = np.zeros((1, 4, 6), np.float32)
+    out[0, 0] = [10, 20, 50, 80, 0.8, 2]
+    out[0, 1] = [0, 0, 0, 0, 0.0, -1]   # padding of a fixed-size output
+    out[0, 2] = [5, 5, 9, 9, 0.3, 3]
+    out[0, 3] = [0, 0, 0, 0, 0.9, 7]    # a class the labels do not have
+    found = decode(out, 'end2end', 4, 0.25)
+    assert found.classes.tolist() == [2, 3]
+    np.testing.assert_allclose(found.boxes[0], [10, 20, 50, 80])
+
+
+def test_decoders_refuse_what_they_cannot_read():
+    with pytest.raises(DetectionError, match='fits no known layout'):
+        infer_layout((1, 7, 100), 4)
+    with pytest.raises(DetectionError, match='unknown layout'):
+        decode(np.zeros((1, 8, 5)), 'yolox', 4, 0.5)
+    with pytest.raises(DetectionError, match=r'\[1, a, b\]'):
+        decode(np.zeros((8, 5)), 'yolov8', 4, 0.5)
+    nan = yolov8_output([(np.nan, 100, 20, 40, 0, 0.9)])
+    assert len(decode(nan, 'yolov8', 4, 0.25)) == 0
+
+
+def test_nms_is_per_class_and_keeps_the_best():
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [0, 0, 10, 10], [50, 50, 60, 60]],
+                     np.float32)
+    found = nms(Detections(boxes, np.array([0.8, 0.9, 0.7, 0.5], np.float32),
+                           np.array([0, 0, 1, 0])), 0.5, 100)
+    assert sorted(zip(found.classes.tolist(), found.scores.tolist())) == \
+        [(0, pytest.approx(0.5)), (0, pytest.approx(0.9)), (1, pytest.approx(0.7))]
+    assert len(nms(Detections(boxes, np.ones(4, np.float32), np.arange(4)), 0.5, 2)) == 2
+
+
+def test_postprocess_filters_classes_and_maps_back():
+    image = np.zeros((480, 640, 3), np.uint8)
+    _, info = letterbox(image, 320, 320)  # scale 0.5, 40 px bars above and below
+    out = yolov8_output([(160, 160, 50, 100, 0, 0.9), (100, 100, 20, 20, 3, 0.8)])
+    found = postprocess(out, 'yolov8', 4, info, class_filter=[0])
+    assert found.classes.tolist() == [0]
+    np.testing.assert_allclose(found.boxes[0], [270, 140, 370, 340])
+
+
+def test_the_whole_pipeline_through_onnx_runtime(tmp_path):
+    out = yolov8_output([(160, 160, 50, 100, 0, 0.9), (161, 161, 50, 100, 0, 0.8),
+                         (60, 200, 40, 40, 2, 0.7)])
+    model = constant_model(tmp_path / 'm.onnx', out)
+    detector = OnnxDetector(manifest(tmp_path, model, sha256=sha256_of(model)))
+    assert detector.layout == 'yolov8' and (detector.width, detector.height) == (320, 320)
+    found = detector.detect(np.zeros((480, 640, 3), np.uint8), source_rgb=False)
+    assert found.classes.tolist() == [0, 2]  # the duplicate person was suppressed
+    np.testing.assert_allclose(found.boxes[0], [270, 140, 370, 340], atol=1e-3)
+    assert set(detector.timings) == {'preprocess_ms', 'inference_ms', 'postprocess_ms'}
+
+
+def test_a_missing_corrupt_or_tampered_model_is_an_error(tmp_path):
+    with pytest.raises(ModelError, match='not found'):
+        OnnxDetector(manifest(tmp_path, str(tmp_path / 'none.onnx')))
+    corrupt = tmp_path / 'corrupt.onnx'
+    corrupt.write_bytes(b'not a model' * 100)
+    with pytest.raises(ModelError, match='cannot load'):
+        OnnxDetector(manifest(tmp_path, str(corrupt)))
+    model = constant_model(tmp_path / 'm.onnx', yolov8_output([(1, 1, 1, 1, 0, 1)]))
+    with pytest.raises(ModelError, match='corrupt or tampered'):
+        OnnxDetector(manifest(tmp_path, model, sha256='0' * 64))
+
+
+def test_a_model_that_does_not_match_its_manifest_is_an_error(tmp_path):
+    model = constant_model(tmp_path / 'm.onnx', yolov8_output([(1, 1, 1, 1, 0, 1)]))
+    with pytest.raises(ModelError, match='320x320'):
+        OnnxDetector(manifest(tmp_path, model, input={'width': 640, 'height': 640}))
+    with pytest.raises(ModelError, match='labels match'):
+        OnnxDetector(manifest(tmp_path, model, labels=['person', 'box']))
+    with pytest.raises(ModelError, match='layout yolov5'):
+        OnnxDetector(manifest(tmp_path, model, output={'layout': 'yolov5'}))
+
+
+@pytest.mark.parametrize('doc,message', [
+    ({'labels': LABELS}, 'missing field file'),
+    ({'file': 'm.onnx'}, 'labels must be'),
+    ({'file': 'm.onnx', 'labels': ['a', 'a']}, 'repeat'),
+    ({'file': 'm.onnx', 'labels': LABELS, 'colour': 'rgb'}, 'unknown key colour'),
+    ({'file': 'm.onnx', 'labels': LABELS, 'input': {'color': 'yuv'}}, 'input.color'),
+    ({'file': 'm.onnx', 'labels': LABELS, 'output': {'layout': 'ssd'}}, 'output.layout'),
+])
+def test_bad_manifests_say_why(tmp_path, doc, message):
+    path = tmp_path / 'bad.yaml'
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ModelError, match=message):
+        load_manifest(str(path))
+
+
+def test_silent_fallback_to_cpu_is_reported_or_refused(tmp_path):
+    model = constant_model(tmp_path / 'm.onnx', yolov8_output([(1, 1, 1, 1, 0, 1)]))
+    m = manifest(tmp_path, model)
+    detector = OnnxDetector(m, providers=('tensorrt', 'cuda', 'cpu'))
+    assert detector.providers_in_use == ['CPUExecutionProvider']
+    assert detector.providers_missing == ['TensorrtExecutionProvider', 'CUDAExecutionProvider']
+    with pytest.raises(ModelError, match='TensorrtExecutionProvider was required'):
+        OnnxDetector(m, providers=('tensorrt', 'cpu'), require_first_provider=True)
+    with pytest.raises(ModelError, match='unknown execution provider'):
+        OnnxDetector(m, providers=('openvino',))
