@@ -55,6 +55,7 @@ setup(
             'simulator_node = perception.nodes.simulator_node:main',
             'route_driver_node = perception.nodes.route_driver_node:main',
             'safety_node = perception.nodes.safety_node:main',
+            'detector_node = perception.nodes.detector_node:main',
         ],
     },
 )

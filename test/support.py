@@ -21,6 +21,8 @@ import sys
 import threading
 import time
 
+import numpy as np
+
 from perception.launcher import find_executable, stack_environment
 
 
@@ -121,3 +123,35 @@ class Spinner:
         self.executor.shutdown(timeout_sec=1.0)
         self.node.destroy_node()
         self.thread.join(2.0)
+
+
+LABELS = ['person', 'forklift', 'pallet', 'box']
+
+
+def constant_model(path, output, height=320, width=320):
+    """Write an ONNX model whose output is `output` whatever the image: known boxes."""
+    import onnx
+    from onnx import helper, numpy_helper, TensorProto
+    x = helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, height, width])
+    y = helper.make_tensor_value_info('output0', TensorProto.FLOAT, list(output.shape))
+    nodes = [
+        helper.make_node('ReduceSum', ['images'], ['total'], keepdims=0),
+        helper.make_node('Mul', ['total', 'zero'], ['nothing']),
+        helper.make_node('Add', ['boxes', 'nothing'], ['output0']),
+    ]
+    graph = helper.make_graph(nodes, 'constant', [x], [y], initializer=[
+        numpy_helper.from_array(np.array(0.0, np.float32), 'zero'),
+        numpy_helper.from_array(output.astype(np.float32), 'boxes')])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def yolov8_output(rows):
+    """[1, 4 + 4, N] from rows of (cx, cy, w, h, class, score)."""
+    out = np.zeros((1, 8, len(rows)), np.float32)
+    for i, (cx, cy, w, h, cls, score) in enumerate(rows):
+        out[0, :4, i] = (cx, cy, w, h)
+        out[0, 4 + cls, i] = score
+    return out

@@ -21,7 +21,9 @@ from typing import Callable
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
+from perception.core.calibration import CalibrationError
 from perception.core.capture import SourceError
+from perception.core.model import ModelError
 from perception.params import ParameterError
 
 #: Exit status of a node that refused its configuration.
@@ -34,7 +36,7 @@ def run_node(factory: Callable, args=None) -> int:
     node = None
     try:
         node = factory()
-    except (ParameterError, SourceError, ValueError) as exc:
+    except (ParameterError, SourceError, ModelError, CalibrationError, ValueError) as exc:
         print(f'[FATAL] {exc}', file=sys.stderr, flush=True)
         rclpy.try_shutdown()
         return EXIT_CONFIG

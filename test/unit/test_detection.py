@@ -17,43 +17,13 @@
 import os
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper, TensorProto
 import pytest
 import yaml
 
 from perception.core.detection import decode, DetectionError, Detections, infer_layout
 from perception.core.detection import letterbox, nms, postprocess, unletterbox
 from perception.core.model import load_manifest, ModelError, OnnxDetector, sha256_of
-
-LABELS = ['person', 'forklift', 'pallet', 'box']
-
-
-def constant_model(path, output, height=320, width=320):
-    """Write an ONNX model whose output is `output` whatever the image: known boxes."""
-    x = helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, height, width])
-    y = helper.make_tensor_value_info('output0', TensorProto.FLOAT, list(output.shape))
-    nodes = [
-        helper.make_node('ReduceSum', ['images'], ['total'], keepdims=0),
-        helper.make_node('Mul', ['total', 'zero'], ['nothing']),
-        helper.make_node('Add', ['boxes', 'nothing'], ['output0']),
-    ]
-    graph = helper.make_graph(nodes, 'constant', [x], [y], initializer=[
-        numpy_helper.from_array(np.array(0.0, np.float32), 'zero'),
-        numpy_helper.from_array(output.astype(np.float32), 'boxes')])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return str(path)
-
-
-def yolov8_output(rows):
-    """[1, 4 + 4, N] from rows of (cx, cy, w, h, class, score)."""
-    out = np.zeros((1, 8, len(rows)), np.float32)
-    for i, (cx, cy, w, h, cls, score) in enumerate(rows):
-        out[0, :4, i] = (cx, cy, w, h)
-        out[0, 4 + cls, i] = score
-    return out
+from support import constant_model, LABELS, yolov8_output
 
 
 def manifest(tmp_path, model, **fields):
