@@ -50,6 +50,15 @@ if [[ $(cat "$venv/.requirements-hash" 2>/dev/null) != "$req_hash" ]]; then
   echo "$req_hash" > "$venv/.requirements-hash"
 fi
 
+# 2b. PyTorch, for training and export only. Installed where the CPU wheel lies on disk (this
+#     project's machines, CI included, so the training pipeline is tested), or when asked for
+#     with PERCEPTION_TRAIN=1 (make models); never imported at run time.
+if { compgen -G '/opt/wheels/torch-2.13.0+cpu-*' > /dev/null || [[ ${PERCEPTION_TRAIN:-} == 1 ]]; } \
+    && ! "$vpy" -c 'import torch' 2>/dev/null; then
+  log 'installing PyTorch (training only)'
+  quiet_pip install -q --disable-pip-version-check -r "$root/requirements/train.txt"
+fi
+
 # From here on, tools run inside the venv as ROS 2 sees it.
 export VIRTUAL_ENV=$venv PATH=$venv/bin:$PATH
 export AMENT_PREFIX_PATH=$venv CMAKE_PREFIX_PATH=$venv

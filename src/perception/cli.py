@@ -52,6 +52,14 @@ def _dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    import json
+    from perception.training.pipeline import pipeline
+    summary = pipeline(args.train, args.heldout, args.out, args.epochs)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser of `perception`."""
     parser = argparse.ArgumentParser(prog='perception', description=__doc__)
@@ -94,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     dataset.add_argument('--width', type=int, default=640)
     dataset.add_argument('--height', type=int, default=480)
     dataset.set_defaults(func=_dataset)
+
+    train = sub.add_parser('train-detector', help='train, export, quantize and evaluate',
+                           description='Train the warehouse detector on a dataset from '
+                           '`perception dataset`, export it to ONNX, quantize it to INT8 '
+                           'calibrated on training frames, and evaluate both on held-out scenes; '
+                           'needs PyTorch.')
+    train.add_argument('--train', required=True, help='training dataset directory')
+    train.add_argument('--heldout', required=True, help='held-out dataset directory')
+    train.add_argument('--out', default='models', help='where models and manifests go')
+    train.add_argument('--epochs', type=int, default=12)
+    train.set_defaults(func=_train)
     return parser
 
 

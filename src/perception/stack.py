@@ -53,15 +53,14 @@ NODES: Dict[str, NodeSpec] = {spec.name: spec for spec in (
              'drives the scenario route: cmd_vel_in'),
     NodeSpec('safety', 'safety_node', ('safety.yaml',),
              'safety gate: cmd_vel_in -> cmd_vel by the protective field'),
-    # Joins bringup and sim once models/ holds the trained model its YAML names.
     NodeSpec('detector', 'detector_node', ('detector.yaml',),
              'object detection (ONNX Runtime): detections, detections/image'),
 )}
 
 #: Which nodes each stack starts, in start order.
 STACKS: Dict[str, Tuple[str, ...]] = {
-    'bringup': ('camera', 'safety'),
-    'sim': ('simulator', 'safety', 'route_driver'),
+    'bringup': ('camera', 'detector', 'safety'),
+    'sim': ('simulator', 'detector', 'safety', 'route_driver'),
 }
 
 

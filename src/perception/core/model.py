@@ -164,6 +164,9 @@ class OnnxDetector:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        # Idle worker threads would spin-wait for work: on a 2-core edge computer that is CPU
+        # taken from the safety gate and the other nodes.
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
         try:
             self.session = ort.InferenceSession(path, sess_options=options,
                                                 providers=[p for p, _ in usable],
