@@ -14,7 +14,7 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup demo test lint bench-camera bench-sim bench-safety bench-detector dataset models clean
+.PHONY: setup demo test lint bench-camera bench-sim bench-safety bench-detector bench-mapper dataset models clean
 
 setup: $(READY)
 
@@ -62,6 +62,9 @@ models: $(READY)
 
 bench-detector: $(READY)
 	$(PY) bench/bench_detector.py
+
+bench-mapper: $(READY)
+	$(PY) bench/bench_mapper.py
 
 clean:
 	rm -rf $(VENV) build reports .pytest_cache

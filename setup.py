@@ -56,6 +56,7 @@ setup(
             'route_driver_node = perception.nodes.route_driver_node:main',
             'safety_node = perception.nodes.safety_node:main',
             'detector_node = perception.nodes.detector_node:main',
+            'mapper_node = perception.nodes.mapper_node:main',
         ],
     },
 )

@@ -55,12 +55,14 @@ NODES: Dict[str, NodeSpec] = {spec.name: spec for spec in (
              'safety gate: cmd_vel_in -> cmd_vel by the protective field'),
     NodeSpec('detector', 'detector_node', ('detector.yaml',),
              'object detection (ONNX Runtime): detections, detections/image'),
+    NodeSpec('mapper', 'mapper_node', ('mapper.yaml',),
+             'local occupancy map: local_map'),
 )}
 
 #: Which nodes each stack starts, in start order.
 STACKS: Dict[str, Tuple[str, ...]] = {
-    'bringup': ('camera', 'detector', 'safety'),
-    'sim': ('simulator', 'detector', 'safety', 'route_driver'),
+    'bringup': ('camera', 'detector', 'safety', 'mapper'),
+    'sim': ('simulator', 'detector', 'safety', 'mapper', 'route_driver'),
 }
 
 

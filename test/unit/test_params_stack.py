@@ -115,7 +115,7 @@ def test_specs_and_defaults_must_agree():
 
 
 @pytest.mark.parametrize('module', ['camera_node', 'simulator_node', 'route_driver_node',
-                                    'safety_node', 'detector_node'])
+                                    'safety_node', 'detector_node', 'mapper_node'])
 def test_readme_documents_every_parameter(module):
     params = importlib.import_module(f'perception.nodes.{module}').PARAMS
     readme = open(os.path.join(ROOT, 'README.md'), encoding='utf-8').read()

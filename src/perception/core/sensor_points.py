@@ -86,6 +86,15 @@ def depth_points(depth: np.ndarray, intrinsics: Tuple[float, float, float, float
     zero, NaN and far readings are dropped, and so are points outside the height band (the
     floor below min_height, anything above the robot over max_height).
     """
+    body = depth_cloud(depth, intrinsics, mount, stride, max_range, scale)
+    band = (body[:, 2] >= min_height) & (body[:, 2] <= max_height)
+    return body[band, :2]
+
+
+def depth_cloud(depth: np.ndarray, intrinsics: Tuple[float, float, float, float],
+                mount: Mount, stride: int = 8, max_range: float = 10.0,
+                scale: float = 1.0) -> np.ndarray:
+    """Points (N, 3) in the base frame from every stride-th valid pixel of a depth image."""
     fx, fy, cx, cy = intrinsics
     if not (fx > 0 and fy > 0):
         raise MalformedReading('depth camera_info has no focal length (uncalibrated)')
@@ -95,9 +104,7 @@ def depth_points(depth: np.ndarray, intrinsics: Tuple[float, float, float, float
     z = sub[valid]
     optical = np.column_stack([(cols[valid] - cx) * z / fx, (rows[valid] - cy) * z / fy, z])
     body = optical @ (mount.rotation() @ OPTICAL_TO_BODY).T
-    body += (mount.x, mount.y, mount.z)
-    band = (body[:, 2] >= min_height) & (body[:, 2] <= max_height)
-    return body[band, :2]
+    return body + (mount.x, mount.y, mount.z)
 
 
 def ground_point(u: float, v: float, intrinsics: Tuple[float, float, float, float],

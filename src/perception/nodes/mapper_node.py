@@ -1,0 +1,301 @@
+# Copyright 2026 The perception authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Local occupancy map: a rolling log-odds grid from scan, depth and detections, in odom.
+
+Each reading is folded into the grid as it arrives (scan: 360 rays in a few milliseconds; depth:
+rays to the unique cells its points land in) and the map is published right after, at most
+rate_hz times a second, stamped with the newest sensor stamp, so it is never older than it has to
+be. People and forklifts the detector reports are held for a time of their own per class.
+"""
+
+import array
+import math
+import time
+
+from nav_msgs.msg import OccupancyGrid, Odometry
+import numpy as np
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image, LaserScan
+from vision_msgs.msg import Detection2DArray
+
+from perception import diagnostics
+from perception.conversions import image_to_numpy, stamp_from_ns, stamp_to_ns
+from perception.core.image_encoding import ImageEncodingError
+from perception.core.occupancy import GridConfig, RollingGrid
+from perception.core.safety_field import transform
+from perception.core.sensor_points import depth_cloud, ground_point, MalformedReading, Mount
+from perception.core.sensor_points import scan_points
+from perception.node_main import run_node
+from perception.params import declare_parameters, ParamSpec
+from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
+
+P = ParamSpec
+PARAMS = [
+    P('size_m', 'Side of the square window (m).', min_value=1.0, max_value=100.0),
+    P('resolution', 'Cell size (m).', min_value=0.01, max_value=1.0),
+    P('rate_hz', 'Most maps published per second.', min_value=0.1, max_value=50.0),
+    P('hit', 'Log-odds added where a ray ends on something.', min_value=0.01, max_value=5.0),
+    P('miss', 'Log-odds added where a ray passes.', min_value=-5.0, max_value=-0.01),
+    P('clamp_min', 'Lowest log-odds.', min_value=-20.0, max_value=-0.1),
+    P('clamp_max', 'Highest log-odds.', min_value=0.1, max_value=20.0),
+    P('decay_per_s', 'Drift toward unknown per second where nothing is observed.',
+      min_value=0.0, max_value=10.0),
+    P('source_timeout_s', 'A source older than this is reported stale.', min_value=0.05,
+      max_value=10.0),
+    P('robot_length', 'Footprint length kept free (m).', min_value=0.1, max_value=10.0),
+    P('robot_width', 'Footprint width kept free (m).', min_value=0.1, max_value=10.0),
+    P('scan_x', 'Lidar position ahead of base_link (m).', min_value=-10.0, max_value=10.0),
+    P('scan_y', 'Lidar position left of base_link (m).', min_value=-10.0, max_value=10.0),
+    P('scan_yaw_deg', 'Lidar rotation about z.', min_value=-180.0, max_value=180.0),
+    P('scan_clear_range', 'Beams without a return clear this far (m) and never mark.',
+      min_value=0.0, max_value=50.0),
+    P('camera_x', 'Camera position ahead of base_link (m).', min_value=-10.0, max_value=10.0),
+    P('camera_y', 'Camera position left of base_link (m).', min_value=-10.0, max_value=10.0),
+    P('camera_z', 'Camera height (m).', min_value=0.0, max_value=10.0),
+    P('camera_pitch_deg', 'Camera tilt down.', min_value=-90.0, max_value=90.0),
+    P('camera_yaw_deg', 'Camera rotation about z.', min_value=-180.0, max_value=180.0),
+    P('depth_stride', 'Use every n-th depth pixel.', min_value=1, max_value=64),
+    P('depth_min_height', 'Depth points below this are floor: they clear, never mark (m).',
+      min_value=-1.0, max_value=2.0),
+    P('depth_max_height', 'Depth points above this are ignored (m).', min_value=0.1,
+      max_value=10.0),
+    P('depth_max_range', 'Depth beyond this is ignored (m).', min_value=0.2, max_value=50.0),
+    P('person_classes', 'Comma-separated detection labels held as people.'),
+    P('forklift_classes', 'Comma-separated detection labels held as forklifts.'),
+    P('detection_min_score', 'Lowest score of a detection that marks.', min_value=0.0,
+      max_value=1.0),
+    P('person_persistence_s', 'How long a person stays marked.', min_value=0.0,
+      max_value=60.0),
+    P('forklift_persistence_s', 'How long a forklift stays marked.', min_value=0.0,
+      max_value=60.0),
+    P('person_radius_m', 'Radius marked around a person.', min_value=0.05, max_value=5.0),
+    P('forklift_radius_m', 'Radius marked around a forklift.', min_value=0.05, max_value=5.0),
+]
+
+
+class MapperNode(Node):
+    """Keeps the rolling grid and publishes it on local_map."""
+
+    def __init__(self, **kwargs):
+        super().__init__('mapper', **kwargs)
+        p = declare_parameters(self, PARAMS, 'mapper.yaml')
+        self.p = p
+        if p['size_m'] / p['resolution'] > 2000:
+            raise ValueError('size_m / resolution exceeds 2000 cells per side')
+        self.grid = RollingGrid(GridConfig(
+            size_m=p['size_m'], resolution=p['resolution'], hit=p['hit'], miss=p['miss'],
+            clamp_min=p['clamp_min'], clamp_max=p['clamp_max'], decay_per_s=p['decay_per_s'],
+            robot_length=p['robot_length'], robot_width=p['robot_width']))
+        self.scan_mount = Mount(x=p['scan_x'], y=p['scan_y'],
+                                yaw=math.radians(p['scan_yaw_deg']))
+        self.camera_mount = Mount(x=p['camera_x'], y=p['camera_y'], z=p['camera_z'],
+                                  pitch=math.radians(p['camera_pitch_deg']),
+                                  yaw=math.radians(p['camera_yaw_deg']))
+        self.classes = {c.strip(): 'person' for c in p['person_classes'].split(',') if c.strip()}
+        self.classes.update({c.strip(): 'forklift' for c in p['forklift_classes'].split(',')
+                             if c.strip()})
+        self.pose = None
+        self.depth_intrinsics = None
+        self.color_intrinsics = None
+        self.color_height = 0
+        self.newest_stamp = 0
+        self.last_update = None
+        self.last_publish = 0.0
+        self.stamps = {'scan': None, 'depth': None, 'odom': None, 'detections': None}
+        self.update_ms = {'scan': 0.0, 'depth': 0.0}
+        self.problems = {}
+        self.pub = self.create_publisher(OccupancyGrid, 'local_map', LATCHED_QOS)
+        self.diagnostics = diagnostics.DiagnosticsPublisher(self, 'local map')
+        self.create_subscription(Odometry, 'odom', self._on_odom, SENSOR_QOS)
+        self.create_subscription(LaserScan, 'scan', self._on_scan, SENSOR_QOS)
+        self.create_subscription(Image, 'camera/depth/image_raw', self._on_depth, SENSOR_QOS)
+        self.create_subscription(CameraInfo, 'camera/depth/camera_info', self._on_depth_info,
+                                 SENSOR_QOS)
+        self.create_subscription(CameraInfo, 'camera/camera_info', self._on_color_info,
+                                 SENSOR_QOS)
+        self.create_subscription(Detection2DArray, 'detections', self._on_detections,
+                                 RELIABLE_QOS)
+        # Maps go out right after the readings they carry; this timer keeps publishing (the
+        # decaying map) only while the sensors are silent.
+        self.create_timer(1.0 / p['rate_hz'], self._publish_when_silent)
+        self.create_timer(1.0, self._report)
+
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds / 1e9
+
+    def _on_odom(self, msg: Odometry) -> None:
+        q = msg.pose.pose.orientation
+        yaw = math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z))
+        pose = (msg.pose.pose.position.x, msg.pose.pose.position.y, yaw)
+        if not all(math.isfinite(v) for v in pose):
+            self.problems['odom'] = 'odom pose is NaN or infinite'
+            return
+        self.problems.pop('odom', None)
+        self.pose = pose
+        self.stamps['odom'] = self._now()
+        self.grid.recentre(pose[0], pose[1])
+
+    def _sensor_origin(self, mount: Mount):
+        x, y, yaw = self.pose
+        return (x + math.cos(yaw) * mount.x - math.sin(yaw) * mount.y,
+                y + math.sin(yaw) * mount.x + math.cos(yaw) * mount.y)
+
+    def _begin(self, stamp_ns: int) -> None:
+        now = self._now()
+        if self.last_update is not None:
+            self.grid.decay(now - self.last_update)
+        self.last_update = now
+        self.newest_stamp = max(self.newest_stamp, stamp_ns)
+
+    def _on_scan(self, msg: LaserScan) -> None:
+        if self.pose is None:
+            return
+        start = time.perf_counter()
+        try:
+            ranges = np.frombuffer(msg.ranges, dtype=np.float32).astype(np.float64) \
+                if len(msg.ranges) else np.zeros(0)
+            # A beam with no return clears up to scan_clear_range and never marks.
+            hits = np.isfinite(ranges) & (ranges >= msg.range_min) & (ranges <= msg.range_max)
+            cleared = np.where(np.isinf(ranges) | (ranges > msg.range_max),
+                               min(self.p['scan_clear_range'], msg.range_max), np.nan)
+            usable = np.where(hits, ranges, cleared)
+            points = scan_points(usable, msg.angle_min, msg.angle_increment, 0.0,
+                                 max(msg.range_max, self.p['scan_clear_range']),
+                                 self.scan_mount)
+            keep = np.isfinite(usable)
+            hit_mask = hits[keep]
+        except MalformedReading as exc:
+            self.problems['scan'] = f'malformed: {exc}'
+            return
+        self.problems.pop('scan', None)
+        self._begin(stamp_to_ns(msg.header.stamp))
+        self.grid.integrate(self._sensor_origin(self.scan_mount), transform(points, self.pose),
+                            hit_mask)
+        self.grid.clear_footprint(self.pose)
+        self.stamps['scan'] = self._now()
+        self.update_ms['scan'] = (time.perf_counter() - start) * 1000
+        self._publish_if_due()
+
+    def _on_depth_info(self, msg: CameraInfo) -> None:
+        self.depth_intrinsics = (msg.k[0], msg.k[4], msg.k[2], msg.k[5])
+
+    def _on_color_info(self, msg: CameraInfo) -> None:
+        self.color_intrinsics = (msg.k[0], msg.k[4], msg.k[2], msg.k[5])
+        self.color_height = msg.height
+
+    def _on_depth(self, msg: Image) -> None:
+        if self.pose is None or self.depth_intrinsics is None:
+            return
+        start = time.perf_counter()
+        scale = {'32FC1': 1.0, '16UC1': 0.001}.get(msg.encoding)
+        try:
+            if scale is None:
+                raise MalformedReading(f'encoding {msg.encoding!r}, expected 32FC1 or 16UC1')
+            cloud = depth_cloud(image_to_numpy(msg), self.depth_intrinsics, self.camera_mount,
+                                self.p['depth_stride'], self.p['depth_max_range'], scale)
+        except (MalformedReading, ImageEncodingError) as exc:
+            self.problems['depth'] = f'malformed: {exc}'
+            return
+        self.problems.pop('depth', None)
+        floor = cloud[:, 2] < self.p['depth_min_height']
+        band = ~floor & (cloud[:, 2] <= self.p['depth_max_height'])
+        self._begin(stamp_to_ns(msg.header.stamp))
+        origin = self._sensor_origin(self.camera_mount)
+        # Rays to the floor the camera sees clear the cells before it. Rays to points on
+        # obstacles do not clear: one to the top of a load passes over its front in 3D but
+        # crosses the load's own cells in 2D. Obstacle points only mark.
+        used = floor | band
+        self.grid.integrate(origin, transform(cloud[used, :2], self.pose), band[used],
+                            clear=floor[used])
+        self.grid.clear_footprint(self.pose)
+        self.stamps['depth'] = self._now()
+        self.update_ms['depth'] = (time.perf_counter() - start) * 1000
+        self._publish_if_due()
+
+    def _on_detections(self, msg: Detection2DArray) -> None:
+        if self.pose is None or self.color_intrinsics is None:
+            return
+        now = self._now()
+        self.stamps['detections'] = now
+        for det in msg.detections:
+            best = max(det.results, key=lambda r: r.hypothesis.score, default=None)
+            if best is None or best.hypothesis.score < self.p['detection_min_score']:
+                continue
+            kind = self.classes.get(best.hypothesis.class_id)
+            if kind is None:
+                continue
+            foot_v = det.bbox.center.position.y + det.bbox.size_y / 2
+            if self.color_height and foot_v >= self.color_height - 2:
+                continue  # feet out of view: no reliable floor position
+            point = ground_point(det.bbox.center.position.x, foot_v, self.color_intrinsics,
+                                 self.camera_mount)
+            if point is None:
+                continue
+            odom = transform(np.array([point]), self.pose)
+            self.grid.mark_objects(kind, odom, self.p[f'{kind}_radius_m'],
+                                   now + self.p[f'{kind}_persistence_s'])
+
+    def _publish_when_silent(self) -> None:
+        if time.monotonic() - self.last_publish >= 1.5 / self.p['rate_hz']:
+            self._publish_if_due()
+
+    def _publish_if_due(self) -> None:
+        now = time.monotonic()
+        if self.pose is None or now - self.last_publish < 1.0 / self.p['rate_hz'] - 1e-3:
+            return
+        self.last_publish = now
+        cfg = self.grid.config
+        msg = OccupancyGrid()
+        msg.header.stamp = stamp_from_ns(self.newest_stamp) if self.newest_stamp \
+            else self.get_clock().now().to_msg()
+        msg.header.frame_id = 'odom'
+        msg.info.map_load_time = msg.header.stamp
+        msg.info.resolution = float(cfg.resolution)
+        msg.info.width = msg.info.height = cfg.cells
+        msg.info.origin.position.x, msg.info.origin.position.y = self.grid.origin
+        msg.info.origin.orientation.w = 1.0
+        data = array.array('b')
+        data.frombytes(self.grid.occupancy(self._now()).tobytes())
+        msg.data = data
+        self.pub.publish(msg)
+
+    def _report(self) -> None:
+        now = self._now()
+        values = {f'{k}_update_ms': v for k, v in self.update_ms.items()}
+        stale = []
+        for name, seen in self.stamps.items():
+            age = now - seen if seen is not None else math.inf
+            values[f'{name}_age_s'] = f'{age:.2f}' if math.isfinite(age) else 'never'
+            if name in ('scan', 'depth', 'odom') and age > self.p['source_timeout_s']:
+                stale.append(name)
+        values.update({f'{k}_problem': v for k, v in self.problems.items()})
+        if self.problems:
+            level, message = diagnostics.ERROR, '; '.join(f'{k}: {v}'
+                                                          for k, v in self.problems.items())
+        elif stale:
+            level, message = diagnostics.WARN, f'stale: {", ".join(stale)} (their cells decay)'
+        else:
+            level, message = diagnostics.OK, (f'scan {self.update_ms["scan"]:.1f} ms, depth '
+                                              f'{self.update_ms["depth"]:.1f} ms')
+        self.diagnostics.publish([diagnostics.Status('map', level, message, values)])
+
+
+def main(args=None):
+    raise SystemExit(run_node(MapperNode, args))
+
+
+if __name__ == '__main__':
+    main()
