@@ -18,6 +18,7 @@ Replaces cv_bridge, whose PyPI copy is broken with numpy 2; see perception.core.
 """
 
 import array
+import math
 
 from builtin_interfaces.msg import Time
 import numpy as np
@@ -80,3 +81,13 @@ def calibration_to_camera_info(calibration: CameraCalibration, header: Header = 
     msg.r = [float(v) for v in calibration.r]
     msg.p = [float(v) for v in calibration.p]
     return msg
+
+
+def intrinsics_of(info: CameraInfo):
+    """Return fx, fy, cx, cy of a CameraInfo."""
+    return info.k[0], info.k[4], info.k[2], info.k[5]
+
+
+def yaw_of(q) -> float:
+    """Return the rotation about z of a geometry_msgs/Quaternion."""
+    return math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z))

@@ -122,3 +122,27 @@ def ground_point(u: float, v: float, intrinsics: Tuple[float, float, float, floa
         return None
     t = -mount.z / ray[2]
     return float(mount.x + t * ray[0]), float(mount.y + t * ray[1])
+
+
+DEPTH_SCALES = {'32FC1': 1.0, '16UC1': 0.001}  # to metres
+
+
+def depth_scale(encoding: str) -> float:
+    """Metres per unit of a depth encoding; MalformedReading for anything else."""
+    if encoding not in DEPTH_SCALES:
+        raise MalformedReading(f'encoding {encoding!r}, expected 32FC1 or 16UC1')
+    return DEPTH_SCALES[encoding]
+
+
+def feet_on_floor(u: float, v_bottom: float, image_height: int,
+                  intrinsics: Tuple[float, float, float, float],
+                  mount: Mount) -> Tuple[Optional[Tuple[float, float]], bool]:
+    """
+    Where a person whose box bottom is at pixel (u, v_bottom) stands, in the base frame.
+
+    Returns (point, cut_off): cut_off is True when the box reaches the image's bottom edge, so
+    the feet are out of view and the person is nearer than the floor the camera sees.
+    """
+    if image_height and v_bottom >= image_height - 2:
+        return None, True
+    return ground_point(u, v_bottom, intrinsics, mount), False

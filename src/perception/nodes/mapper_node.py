@@ -32,12 +32,13 @@ from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from vision_msgs.msg import Detection2DArray
 
 from perception import diagnostics
-from perception.conversions import image_to_numpy, stamp_from_ns, stamp_to_ns
+from perception.conversions import image_to_numpy, intrinsics_of, stamp_from_ns, stamp_to_ns
+from perception.conversions import yaw_of
 from perception.core.image_encoding import ImageEncodingError
 from perception.core.occupancy import GridConfig, RollingGrid
 from perception.core.safety_field import transform
-from perception.core.sensor_points import depth_cloud, ground_point, MalformedReading, Mount
-from perception.core.sensor_points import scan_points
+from perception.core.sensor_points import depth_cloud, depth_scale, feet_on_floor
+from perception.core.sensor_points import MalformedReading, Mount, scan_points
 from perception.node_main import run_node
 from perception.params import declare_parameters, ParamSpec
 from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
@@ -137,9 +138,8 @@ class MapperNode(Node):
         return self.get_clock().now().nanoseconds / 1e9
 
     def _on_odom(self, msg: Odometry) -> None:
-        q = msg.pose.pose.orientation
-        yaw = math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z))
-        pose = (msg.pose.pose.position.x, msg.pose.pose.position.y, yaw)
+        pose = (msg.pose.pose.position.x, msg.pose.pose.position.y,
+                yaw_of(msg.pose.pose.orientation))
         if not all(math.isfinite(v) for v in pose):
             self.problems['odom'] = 'odom pose is NaN or infinite'
             return
@@ -190,20 +190,18 @@ class MapperNode(Node):
         self._publish_if_due()
 
     def _on_depth_info(self, msg: CameraInfo) -> None:
-        self.depth_intrinsics = (msg.k[0], msg.k[4], msg.k[2], msg.k[5])
+        self.depth_intrinsics = intrinsics_of(msg)
 
     def _on_color_info(self, msg: CameraInfo) -> None:
-        self.color_intrinsics = (msg.k[0], msg.k[4], msg.k[2], msg.k[5])
+        self.color_intrinsics = intrinsics_of(msg)
         self.color_height = msg.height
 
     def _on_depth(self, msg: Image) -> None:
         if self.pose is None or self.depth_intrinsics is None:
             return
         start = time.perf_counter()
-        scale = {'32FC1': 1.0, '16UC1': 0.001}.get(msg.encoding)
         try:
-            if scale is None:
-                raise MalformedReading(f'encoding {msg.encoding!r}, expected 32FC1 or 16UC1')
+            scale = depth_scale(msg.encoding)
             cloud = depth_cloud(image_to_numpy(msg), self.depth_intrinsics, self.camera_mount,
                                 self.p['depth_stride'], self.p['depth_max_range'], scale)
         except (MalformedReading, ImageEncodingError) as exc:
@@ -237,13 +235,11 @@ class MapperNode(Node):
             kind = self.classes.get(best.hypothesis.class_id)
             if kind is None:
                 continue
-            foot_v = det.bbox.center.position.y + det.bbox.size_y / 2
-            if self.color_height and foot_v >= self.color_height - 2:
-                continue  # feet out of view: no reliable floor position
-            point = ground_point(det.bbox.center.position.x, foot_v, self.color_intrinsics,
-                                 self.camera_mount)
+            point, _cut_off = feet_on_floor(
+                det.bbox.center.position.x, det.bbox.center.position.y + det.bbox.size_y / 2,
+                self.color_height, self.color_intrinsics, self.camera_mount)
             if point is None:
-                continue
+                continue  # above the horizon, or feet out of view: no floor position
             odom = transform(np.array([point]), self.pose)
             self.grid.mark_objects(kind, odom, self.p[f'{kind}_radius_m'],
                                    now + self.p[f'{kind}_persistence_s'])

@@ -26,6 +26,7 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 
 from perception import diagnostics
+from perception.conversions import yaw_of
 from perception.core.route_follower import RouteFollower
 from perception.node_main import run_node
 from perception.params import config_path, declare_parameters, ParamSpec
@@ -69,9 +70,8 @@ class RouteDriverNode(Node):
                                f'{len(route.waypoints)} waypoints at {route.speed:g} m/s')
 
     def _on_odom(self, msg: Odometry) -> None:
-        q = msg.pose.pose.orientation
-        yaw = math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z))
-        self.pose = (msg.pose.pose.position.x, msg.pose.pose.position.y, yaw)
+        self.pose = (msg.pose.pose.position.x, msg.pose.pose.position.y,
+                     yaw_of(msg.pose.pose.orientation))
         self.pose_time = self.get_clock().now()
 
     def _odom_age(self) -> float:

@@ -41,13 +41,13 @@ from std_srvs.srv import SetBool, Trigger
 from vision_msgs.msg import Detection2DArray
 
 from perception import diagnostics
-from perception.conversions import image_to_numpy, stamp_to_ns
+from perception.conversions import image_to_numpy, intrinsics_of, stamp_to_ns
 from perception.core.image_encoding import ImageEncodingError
 from perception.core.safety import CLEAR, gate, SafetyConfig, SafetyMonitor, SLOW
 from perception.core.safety import SourceConfig, STOP, STOP_LATCHED
 from perception.core.safety_field import config_problem, FieldConfig
-from perception.core.sensor_points import depth_points, ground_point, MalformedReading, Mount
-from perception.core.sensor_points import scan_points
+from perception.core.sensor_points import depth_points, depth_scale, feet_on_floor
+from perception.core.sensor_points import MalformedReading, Mount, scan_points
 from perception.core.twist import twist_problem
 from perception.node_main import run_node
 from perception.params import declare_parameters, ParameterError, ParamSpec
@@ -226,20 +226,17 @@ class SafetyNode(Node):
         self._decide('scan', self._stamp(msg))
 
     def _on_depth_info(self, msg: CameraInfo) -> None:
-        self.depth_intrinsics = (msg.k[0], msg.k[4], msg.k[2], msg.k[5])
+        self.depth_intrinsics = intrinsics_of(msg)
 
     def _on_color_info(self, msg: CameraInfo) -> None:
-        self.color_intrinsics = (msg.k[0], msg.k[4], msg.k[2], msg.k[5])
+        self.color_intrinsics = intrinsics_of(msg)
         self.color_height = msg.height
 
     def _on_depth(self, msg: Image) -> None:
         stamp = self._stamp(msg)
         if self._frame_ok('depth', msg, self.p['depth_frame_id']):
-            scale = {'32FC1': 1.0, '16UC1': 0.001}.get(msg.encoding)
             try:
-                if scale is None:
-                    raise MalformedReading(f'encoding {msg.encoding!r}, expected 32FC1 or '
-                                           '16UC1')
+                scale = depth_scale(msg.encoding)
                 if self.depth_intrinsics is None:
                     raise MalformedReading('no camera/depth/camera_info received yet')
                 depth = image_to_numpy(msg)
@@ -268,17 +265,16 @@ class SafetyNode(Node):
             if not any(h.class_id in self.person_classes and h.score >= self.p['person_min_score']
                        for h in hypotheses):
                 continue
-            # The middle of the box's bottom edge is where the person stands.
-            foot = (det.bbox.center.position.x, det.bbox.center.position.y + det.bbox.size_y / 2)
             if self.color_intrinsics is None:
                 continue
-            if self.color_height and foot[1] >= self.color_height - 2:
-                # Feet cut off by the image's bottom edge: closer than the camera sees the floor.
-                # Assume the worst, right in front of the robot.
+            # The middle of the box's bottom edge is where the person stands.
+            point, cut_off = feet_on_floor(
+                det.bbox.center.position.x, det.bbox.center.position.y + det.bbox.size_y / 2,
+                self.color_height, self.color_intrinsics, self.camera_mount)
+            if cut_off:
+                # Nearer than the floor the camera sees: assume the worst, right in front.
                 points.append((self.p['robot_length'] / 2, 0.0))
-                continue
-            point = ground_point(*foot, self.color_intrinsics, self.camera_mount)
-            if point is not None:
+            elif point is not None:
                 points.append(point)
         if points or any(r.hypothesis.class_id in self.person_classes
                          for d in msg.detections for r in d.results):
