@@ -28,20 +28,21 @@ import time
 from nav_msgs.msg import OccupancyGrid, Odometry
 import numpy as np
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image, LaserScan
+from sensor_msgs.msg import Image, LaserScan
 from vision_msgs.msg import Detection2DArray
 
 from perception import diagnostics
-from perception.conversions import image_to_numpy, intrinsics_of, stamp_from_ns, stamp_to_ns
+from perception.conversions import image_to_numpy, stamp_from_ns, stamp_to_ns
 from perception.conversions import yaw_of
 from perception.core.image_encoding import ImageEncodingError
 from perception.core.occupancy import GridConfig, RollingGrid
 from perception.core.safety_field import transform
-from perception.core.sensor_points import depth_cloud, depth_scale, feet_on_floor
-from perception.core.sensor_points import MalformedReading, Mount, scan_points
+from perception.core.sensor_points import depth_cloud, depth_scale, MalformedReading, Mount
+from perception.core.sensor_points import scan_points
 from perception.node_main import run_node
 from perception.params import declare_parameters, ParamSpec
 from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
+from perception.sensor_geometry import MOUNT_PARAMS, SensorGeometry
 
 P = ParamSpec
 PARAMS = [
@@ -58,16 +59,9 @@ PARAMS = [
       max_value=10.0),
     P('robot_length', 'Footprint length kept free (m).', min_value=0.1, max_value=10.0),
     P('robot_width', 'Footprint width kept free (m).', min_value=0.1, max_value=10.0),
-    P('scan_x', 'Lidar position ahead of base_link (m).', min_value=-10.0, max_value=10.0),
-    P('scan_y', 'Lidar position left of base_link (m).', min_value=-10.0, max_value=10.0),
-    P('scan_yaw_deg', 'Lidar rotation about z.', min_value=-180.0, max_value=180.0),
     P('scan_clear_range', 'Beams without a return clear this far (m) and never mark.',
       min_value=0.0, max_value=50.0),
-    P('camera_x', 'Camera position ahead of base_link (m).', min_value=-10.0, max_value=10.0),
-    P('camera_y', 'Camera position left of base_link (m).', min_value=-10.0, max_value=10.0),
-    P('camera_z', 'Camera height (m).', min_value=0.0, max_value=10.0),
-    P('camera_pitch_deg', 'Camera tilt down.', min_value=-90.0, max_value=90.0),
-    P('camera_yaw_deg', 'Camera rotation about z.', min_value=-180.0, max_value=180.0),
+] + MOUNT_PARAMS + [
     P('depth_stride', 'Use every n-th depth pixel.', min_value=1, max_value=64),
     P('depth_min_height', 'Depth points below this are floor: they clear, never mark (m).',
       min_value=-1.0, max_value=2.0),
@@ -100,18 +94,11 @@ class MapperNode(Node):
             size_m=p['size_m'], resolution=p['resolution'], hit=p['hit'], miss=p['miss'],
             clamp_min=p['clamp_min'], clamp_max=p['clamp_max'], decay_per_s=p['decay_per_s'],
             robot_length=p['robot_length'], robot_width=p['robot_width']))
-        self.scan_mount = Mount(x=p['scan_x'], y=p['scan_y'],
-                                yaw=math.radians(p['scan_yaw_deg']))
-        self.camera_mount = Mount(x=p['camera_x'], y=p['camera_y'], z=p['camera_z'],
-                                  pitch=math.radians(p['camera_pitch_deg']),
-                                  yaw=math.radians(p['camera_yaw_deg']))
+        self.geometry = SensorGeometry(self, p)
         self.classes = {c.strip(): 'person' for c in p['person_classes'].split(',') if c.strip()}
         self.classes.update({c.strip(): 'forklift' for c in p['forklift_classes'].split(',')
                              if c.strip()})
         self.pose = None
-        self.depth_intrinsics = None
-        self.color_intrinsics = None
-        self.color_height = 0
         self.newest_stamp = 0
         self.last_update = None
         self.last_publish = 0.0
@@ -123,10 +110,6 @@ class MapperNode(Node):
         self.create_subscription(Odometry, 'odom', self._on_odom, SENSOR_QOS)
         self.create_subscription(LaserScan, 'scan', self._on_scan, SENSOR_QOS)
         self.create_subscription(Image, 'camera/depth/image_raw', self._on_depth, SENSOR_QOS)
-        self.create_subscription(CameraInfo, 'camera/depth/camera_info', self._on_depth_info,
-                                 SENSOR_QOS)
-        self.create_subscription(CameraInfo, 'camera/camera_info', self._on_color_info,
-                                 SENSOR_QOS)
         self.create_subscription(Detection2DArray, 'detections', self._on_detections,
                                  RELIABLE_QOS)
         # Maps go out right after the readings they carry; this timer keeps publishing (the
@@ -149,9 +132,7 @@ class MapperNode(Node):
         self.grid.recentre(pose[0], pose[1])
 
     def _sensor_origin(self, mount: Mount):
-        x, y, yaw = self.pose
-        return (x + math.cos(yaw) * mount.x - math.sin(yaw) * mount.y,
-                y + math.sin(yaw) * mount.x + math.cos(yaw) * mount.y)
+        return tuple(transform(np.array([[mount.x, mount.y]]), self.pose)[0])
 
     def _begin(self, stamp_ns: int) -> None:
         now = self._now()
@@ -174,7 +155,7 @@ class MapperNode(Node):
             usable = np.where(hits, ranges, cleared)
             points = scan_points(usable, msg.angle_min, msg.angle_increment, 0.0,
                                  max(msg.range_max, self.p['scan_clear_range']),
-                                 self.scan_mount)
+                                 self.geometry.scan_mount)
             keep = np.isfinite(usable)
             hit_mask = hits[keep]
         except MalformedReading as exc:
@@ -182,27 +163,22 @@ class MapperNode(Node):
             return
         self.problems.pop('scan', None)
         self._begin(stamp_to_ns(msg.header.stamp))
-        self.grid.integrate(self._sensor_origin(self.scan_mount), transform(points, self.pose),
-                            hit_mask)
+        self.grid.integrate(self._sensor_origin(self.geometry.scan_mount),
+                            transform(points, self.pose), hit_mask)
         self.grid.clear_footprint(self.pose)
         self.stamps['scan'] = self._now()
         self.update_ms['scan'] = (time.perf_counter() - start) * 1000
         self._publish_if_due()
 
-    def _on_depth_info(self, msg: CameraInfo) -> None:
-        self.depth_intrinsics = intrinsics_of(msg)
-
-    def _on_color_info(self, msg: CameraInfo) -> None:
-        self.color_intrinsics = intrinsics_of(msg)
-        self.color_height = msg.height
-
     def _on_depth(self, msg: Image) -> None:
-        if self.pose is None or self.depth_intrinsics is None:
+        geometry = self.geometry
+        if self.pose is None or geometry.depth_intrinsics is None:
             return
         start = time.perf_counter()
         try:
             scale = depth_scale(msg.encoding)
-            cloud = depth_cloud(image_to_numpy(msg), self.depth_intrinsics, self.camera_mount,
+            cloud = depth_cloud(image_to_numpy(msg), geometry.depth_intrinsics,
+                                geometry.camera_mount,
                                 self.p['depth_stride'], self.p['depth_max_range'], scale)
         except (MalformedReading, ImageEncodingError) as exc:
             self.problems['depth'] = f'malformed: {exc}'
@@ -211,7 +187,7 @@ class MapperNode(Node):
         floor = cloud[:, 2] < self.p['depth_min_height']
         band = ~floor & (cloud[:, 2] <= self.p['depth_max_height'])
         self._begin(stamp_to_ns(msg.header.stamp))
-        origin = self._sensor_origin(self.camera_mount)
+        origin = self._sensor_origin(geometry.camera_mount)
         # Rays to the floor the camera sees clear the cells before it. Rays to points on
         # obstacles do not clear: one to the top of a load passes over its front in 3D but
         # crosses the load's own cells in 2D. Obstacle points only mark.
@@ -224,7 +200,7 @@ class MapperNode(Node):
         self._publish_if_due()
 
     def _on_detections(self, msg: Detection2DArray) -> None:
-        if self.pose is None or self.color_intrinsics is None:
+        if self.pose is None or self.geometry.color_intrinsics is None:
             return
         now = self._now()
         self.stamps['detections'] = now
@@ -235,9 +211,7 @@ class MapperNode(Node):
             kind = self.classes.get(best.hypothesis.class_id)
             if kind is None:
                 continue
-            point, _cut_off = feet_on_floor(
-                det.bbox.center.position.x, det.bbox.center.position.y + det.bbox.size_y / 2,
-                self.color_height, self.color_intrinsics, self.camera_mount)
+            point, _cut_off = self.geometry.feet(det)
             if point is None:
                 continue  # above the horizon, or feet out of view: no floor position
             odom = transform(np.array([point]), self.pose)

@@ -36,22 +36,23 @@ from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 import numpy as np
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image, LaserScan
+from sensor_msgs.msg import Image, LaserScan
 from std_srvs.srv import SetBool, Trigger
 from vision_msgs.msg import Detection2DArray
 
 from perception import diagnostics
-from perception.conversions import image_to_numpy, intrinsics_of, stamp_to_ns
+from perception.conversions import image_to_numpy, stamp_to_ns
 from perception.core.image_encoding import ImageEncodingError
 from perception.core.safety import CLEAR, gate, SafetyConfig, SafetyMonitor, SLOW
 from perception.core.safety import SourceConfig, STOP, STOP_LATCHED
 from perception.core.safety_field import config_problem, FieldConfig
-from perception.core.sensor_points import depth_points, depth_scale, feet_on_floor
-from perception.core.sensor_points import MalformedReading, Mount, scan_points
+from perception.core.sensor_points import depth_points, depth_scale, MalformedReading
+from perception.core.sensor_points import scan_points
 from perception.core.twist import twist_problem
 from perception.node_main import run_node
 from perception.params import declare_parameters, ParameterError, ParamSpec
 from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
+from perception.sensor_geometry import MOUNT_PARAMS, SensorGeometry
 
 P = ParamSpec
 PARAMS = [
@@ -88,17 +89,10 @@ PARAMS = [
     P('scan_required', 'Stop when scan is missing, stale or malformed.'),
     P('scan_timeout_s', 'Oldest usable scan.', min_value=0.01, max_value=5.0),
     P('scan_frame_id', 'Frame scan must be in.'),
-    P('scan_x', 'Lidar position ahead of base_link (m).', min_value=-10.0, max_value=10.0),
-    P('scan_y', 'Lidar position left of base_link (m).', min_value=-10.0, max_value=10.0),
-    P('scan_yaw_deg', 'Lidar rotation about z.', min_value=-180.0, max_value=180.0),
     P('depth_required', 'Stop when the depth image is missing, stale or malformed.'),
     P('depth_timeout_s', 'Oldest usable depth image.', min_value=0.01, max_value=5.0),
     P('depth_frame_id', 'Frame the depth image must be in.'),
-    P('camera_x', 'Camera position ahead of base_link (m).', min_value=-10.0, max_value=10.0),
-    P('camera_y', 'Camera position left of base_link (m).', min_value=-10.0, max_value=10.0),
-    P('camera_z', 'Camera height above the floor (m).', min_value=0.0, max_value=10.0),
-    P('camera_pitch_deg', 'Camera tilt down.', min_value=-90.0, max_value=90.0),
-    P('camera_yaw_deg', 'Camera rotation about z.', min_value=-180.0, max_value=180.0),
+] + MOUNT_PARAMS + [
     P('depth_stride', 'Use every n-th pixel of depth.', min_value=1, max_value=64),
     P('depth_min_height', 'Depth points lower than this are floor (m).', min_value=-1.0,
       max_value=2.0),
@@ -147,16 +141,9 @@ class SafetyNode(Node):
             slow_scale=p['slow_scale'], command_timeout=p['cmd_in_timeout_s'],
             person_margin=p['person_margin_m'], person_memory=p['person_memory_s'],
             person_latch=p['person_latch'], person_hold=p['person_hold_s']))
-        self.scan_mount = Mount(x=p['scan_x'], y=p['scan_y'],
-                                yaw=math.radians(p['scan_yaw_deg']))
-        self.camera_mount = Mount(x=p['camera_x'], y=p['camera_y'], z=p['camera_z'],
-                                  pitch=math.radians(p['camera_pitch_deg']),
-                                  yaw=math.radians(p['camera_yaw_deg']))
+        self.geometry = SensorGeometry(self, p)
         self.person_classes = {c.strip() for c in p['person_classes'].split(',') if c.strip()}
         self.enabled = p['enabled']
-        self.depth_intrinsics = None
-        self.color_intrinsics = None
-        self.color_height = 0
         self.decisions = 0
         self.deadline_misses = 0
         self.faults = {}
@@ -169,10 +156,6 @@ class SafetyNode(Node):
         self.diagnostics = diagnostics.DiagnosticsPublisher(self, 'safety gate')
         self.create_subscription(LaserScan, 'scan', self._on_scan, SENSOR_QOS)
         self.create_subscription(Image, 'camera/depth/image_raw', self._on_depth, SENSOR_QOS)
-        self.create_subscription(CameraInfo, 'camera/depth/camera_info', self._on_depth_info,
-                                 SENSOR_QOS)
-        self.create_subscription(CameraInfo, 'camera/camera_info', self._on_color_info,
-                                 SENSOR_QOS)
         self.create_subscription(Odometry, 'odom', self._on_odom, SENSOR_QOS)
         self.create_subscription(Detection2DArray, 'detections', self._on_detections,
                                  RELIABLE_QOS)
@@ -218,29 +201,23 @@ class SafetyNode(Node):
                 points = scan_points(np.frombuffer(msg.ranges, dtype=np.float32)
                                      if msg.ranges else np.zeros(0), msg.angle_min,
                                      msg.angle_increment, msg.range_min, msg.range_max,
-                                     self.scan_mount)
+                                     self.geometry.scan_mount)
                 self.monitor.set_points('scan', points, self._stamp(msg))
                 self.faults.pop('scan', None)
             except MalformedReading as exc:
                 self._fault('scan', f'malformed: {exc}', self._stamp(msg))
         self._decide('scan', self._stamp(msg))
 
-    def _on_depth_info(self, msg: CameraInfo) -> None:
-        self.depth_intrinsics = intrinsics_of(msg)
-
-    def _on_color_info(self, msg: CameraInfo) -> None:
-        self.color_intrinsics = intrinsics_of(msg)
-        self.color_height = msg.height
-
     def _on_depth(self, msg: Image) -> None:
         stamp = self._stamp(msg)
         if self._frame_ok('depth', msg, self.p['depth_frame_id']):
             try:
                 scale = depth_scale(msg.encoding)
-                if self.depth_intrinsics is None:
+                if self.geometry.depth_intrinsics is None:
                     raise MalformedReading('no camera/depth/camera_info received yet')
                 depth = image_to_numpy(msg)
-                points = depth_points(depth, self.depth_intrinsics, self.camera_mount,
+                points = depth_points(depth, self.geometry.depth_intrinsics,
+                                      self.geometry.camera_mount,
                                       self.p['depth_stride'], self.p['depth_min_height'],
                                       self.p['depth_max_height'], self.p['depth_max_range'],
                                       scale)
@@ -265,12 +242,7 @@ class SafetyNode(Node):
             if not any(h.class_id in self.person_classes and h.score >= self.p['person_min_score']
                        for h in hypotheses):
                 continue
-            if self.color_intrinsics is None:
-                continue
-            # The middle of the box's bottom edge is where the person stands.
-            point, cut_off = feet_on_floor(
-                det.bbox.center.position.x, det.bbox.center.position.y + det.bbox.size_y / 2,
-                self.color_height, self.color_intrinsics, self.camera_mount)
+            point, cut_off = self.geometry.feet(det)
             if cut_off:
                 # Nearer than the floor the camera sees: assume the worst, right in front.
                 points.append((self.p['robot_length'] / 2, 0.0))
