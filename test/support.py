@@ -17,7 +17,6 @@
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
@@ -85,21 +84,13 @@ def perception_command(*args):
     return [find_executable('perception', 'perception'), *args]
 
 
-def python():
-    return sys.executable
-
-
-def wait_until(predicate, timeout):
+def wait_until(predicate, timeout=5.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():
             return True
         time.sleep(0.05)
     return False
-
-
-def env_without(*names):
-    return {k: v for k, v in os.environ.items() if k not in names}
 
 
 class Spinner:

@@ -25,15 +25,7 @@ from perception.core.backoff import Backoff
 from perception.core.capture import CaptureSettings, CaptureWorker, decode_frame_counter
 from perception.core.capture import ensure_newest_only_appsink, FrameSource, make_source
 from perception.core.capture import OpenCVSource, SourceError, StreamEnded, SyntheticSource
-
-
-def wait_for(predicate, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
+from support import wait_until
 
 
 def write_video(path, frames=12, size=(160, 120), fps=30):
@@ -123,7 +115,7 @@ def test_video_file_without_loop_ends(tmp_path):
 def test_worker_keeps_only_the_newest_frame_and_counts_drops():
     worker = CaptureWorker(CaptureSettings(width=64, height=48, fps=200.0), time.monotonic_ns)
     worker.start()
-    assert wait_for(lambda: worker.status().frames_captured >= 10)
+    assert wait_until(lambda: worker.status().frames_captured >= 10)
     worker.stop()
     status = worker.status()
     # Nobody took a frame: each one replaced by its successor is a drop.
@@ -172,7 +164,7 @@ def test_worker_resizes_and_converts_to_rgb():
                            time.monotonic_ns, source_factory=lambda s: Blue())
     worker.start()
     try:
-        assert wait_for(lambda: worker.status().frames_captured > 0)
+        assert wait_until(lambda: worker.status().frames_captured > 0)
         frame = worker.take()
     finally:
         worker.stop()
@@ -226,10 +218,10 @@ def test_worker_reports_errors_and_reconnects_with_backoff():
                            backoff=backoff, source_factory=lambda s: Flaky(log, 3, 5))
     worker.start()
     try:
-        assert wait_for(lambda: worker.status().state == CaptureWorker.ERROR)
+        assert wait_until(lambda: worker.status().state == CaptureWorker.ERROR)
         assert 'camera unplugged' in worker.status().error
-        assert wait_for(lambda: worker.status().frames_captured >= 5)
-        assert wait_for(lambda: 'device gone' in worker.status().error)
+        assert wait_until(lambda: worker.status().frames_captured >= 5)
+        assert wait_until(lambda: 'device gone' in worker.status().error)
     finally:
         worker.stop()
     # Three failed opens wait 0.01, 0.02, 0.04; a success resets the backoff.
@@ -248,8 +240,8 @@ def test_worker_survives_a_source_that_raises_anything():
                            source_factory=lambda s: Broken())
     worker.start()
     try:
-        assert wait_for(lambda: 'RuntimeError: driver bug' in worker.status().error)
-        assert wait_for(lambda: worker.status().reconnects >= 2)
+        assert wait_until(lambda: 'RuntimeError: driver bug' in worker.status().error)
+        assert wait_until(lambda: worker.status().reconnects >= 2)
     finally:
         worker.stop()
 

@@ -56,12 +56,6 @@ class Detections:
     def __len__(self) -> int:
         return len(self.scores)
 
-    @staticmethod
-    def empty() -> 'Detections':
-        """No detections."""
-        return Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
-                          np.zeros(0, np.int64))
-
 
 def letterbox(image: np.ndarray, width: int, height: int,
               fill: int = 114) -> Tuple[np.ndarray, Letterbox]:
