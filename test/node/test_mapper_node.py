@@ -26,7 +26,7 @@ from sensor_msgs.msg import CameraInfo, Image, LaserScan
 
 from perception.conversions import numpy_to_image, stamp_from_ns, stamp_to_ns
 from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
-from support import NodeStarter, Spinner, wait_until
+from support import NodeStarter, publish_until, Spinner
 
 pytestmark = pytest.mark.node
 
@@ -51,20 +51,23 @@ class Feed:
 
     def send(self, ranges, count=10):
         for _ in range(count):
-            now = time.time_ns()
-            odom = Odometry()
-            odom.header.stamp, odom.header.frame_id = stamp_from_ns(now), 'odom'
-            odom.pose.pose.orientation.w = 1.0
-            self.odom.publish(odom)
-            scan = LaserScan()
-            scan.header.stamp, scan.header.frame_id = stamp_from_ns(now), 'laser'
-            scan.angle_min, scan.angle_increment = -math.pi, 2 * math.pi / 360
-            scan.angle_max = scan.angle_min + 359 * scan.angle_increment
-            scan.range_min, scan.range_max = 0.1, 15.0
-            scan.ranges = list(ranges)
-            self.scan.publish(scan)
-            self.sent.append(now)
+            self.send_one(ranges)
             time.sleep(0.1)
+
+    def send_one(self, ranges):
+        now = time.time_ns()
+        odom = Odometry()
+        odom.header.stamp, odom.header.frame_id = stamp_from_ns(now), 'odom'
+        odom.pose.pose.orientation.w = 1.0
+        self.odom.publish(odom)
+        scan = LaserScan()
+        scan.header.stamp, scan.header.frame_id = stamp_from_ns(now), 'laser'
+        scan.angle_min, scan.angle_increment = -math.pi, 2 * math.pi / 360
+        scan.angle_max = scan.angle_min + 359 * scan.angle_increment
+        scan.range_min, scan.range_max = 0.1, 15.0
+        scan.ranges = list(ranges)
+        self.scan.publish(scan)
+        self.sent.append(now)
 
 
 @pytest.fixture
@@ -89,9 +92,10 @@ def wall_ranges(distance=2.0):
 
 def test_the_map_shows_what_the_scan_sees(mapper, feed):
     node = mapper()
-    time.sleep(1.5)
+    # Sent until maps come back: the mapper may still be starting on a busy machine.
+    assert publish_until(lambda: feed.send_one(wall_ranges()), lambda: feed.maps, 30, 0.1), \
+        node.output()
     feed.send(wall_ranges(), 15)
-    assert wait_until(lambda: feed.maps, 10), node.output()
     grid = feed.maps[-1]
     assert grid.header.frame_id == 'odom'
     assert (grid.info.width, grid.info.height) == (200, 200)
@@ -107,20 +111,22 @@ def test_the_map_shows_what_the_scan_sees(mapper, feed):
 
 def test_bad_input_is_reported_and_survived(mapper, feed):
     node = mapper()
-    time.sleep(1.5)
     nan = np.full(360, np.nan, np.float32)
-    feed.send(nan, 5)  # all NaN: nothing to mark or clear, no crash
-    feed.send(np.zeros(0, np.float32), 5)  # no ranges: malformed
     info = CameraInfo(width=8, height=6)
     info.k = [5.0, 0.0, 3.5, 0.0, 5.0, 2.5, 0.0, 0.0, 1.0]
-    for _ in range(5):
+
+    def send_bad():
+        feed.send_one(nan)  # all NaN: nothing to mark or clear, no crash
+        feed.send_one(np.zeros(0, np.float32))  # no ranges: malformed
         feed.info.publish(info)
         image = numpy_to_image(np.zeros((6, 8, 3), np.uint8), 'rgb8')
         image.header.frame_id = 'camera_optical_frame'
         feed.depth.publish(image)
-        time.sleep(0.1)
-    assert wait_until(lambda: 'mapper: map' in feed.diag and
-                      'depth: malformed' in feed.diag['mapper: map'][1], 10), node.output()
+
+    assert publish_until(send_bad, lambda: 'mapper: map' in feed.diag and
+                         'depth: malformed' in feed.diag['mapper: map'][1] and
+                         'scan has no ranges' in feed.diag['mapper: map'][1], 30, 0.1), \
+        node.output()
     assert feed.diag['mapper: map'][0] == b'\x02'  # ERROR
     assert 'scan has no ranges' in feed.diag['mapper: map'][1]
     assert node.alive()
