@@ -146,3 +146,45 @@ def yolov8_output(rows):
         out[0, :4, i] = (cx, cy, w, h)
         out[0, 4 + cls, i] = score
     return out
+
+
+def render_depth(mount, intrinsics, width, height, boxes=(), floor=True, max_range=10.0):
+    """
+    Depth image (metres, NaN for no return) of a floor and boxes seen by a camera on a robot.
+
+    mount is the camera's perception.core.sensor_points.Mount; boxes are (xmin, xmax, ymin,
+    ymax, zmin, zmax) in the robot's base frame. A ray's parameter along (x/z, y/z, 1) in the
+    optical frame is the optical depth, which is what a depth camera reports.
+    """
+    from perception.core.sensor_points import OPTICAL_TO_BODY
+    fx, fy, cx, cy = intrinsics
+    v, u = np.mgrid[0:height, 0:width]
+    rays = np.stack([(u - cx) / fx, (v - cy) / fy, np.ones(u.shape)], -1).reshape(-1, 3)
+    d = rays @ (mount.rotation() @ OPTICAL_TO_BODY).T
+    o = np.array([mount.x, mount.y, mount.z])
+    best = np.full(len(d), np.inf)
+    if floor:
+        with np.errstate(divide='ignore', invalid='ignore'):
+            t = -o[2] / d[:, 2]
+        best = np.where((d[:, 2] < 0) & (t > 0), t, best)
+    for box in boxes:
+        low, high = np.array(box[0::2], float), np.array(box[1::2], float)
+        with np.errstate(divide='ignore', invalid='ignore'):
+            t1, t2 = (low - o) / d, (high - o) / d
+        near = np.nanmax(np.minimum(t1, t2), 1)
+        far = np.nanmin(np.maximum(t1, t2), 1)
+        hit = (near <= far) & (far > 0)
+        best = np.where(hit & (near < best), np.maximum(near, 0), best)
+    best[best > max_range] = np.nan
+    return best.reshape(height, width).astype(np.float32)
+
+
+def publish_until(publish, predicate, timeout=20.0, period=0.05):
+    """Call publish every period until predicate holds (True) or the timeout passes (False)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        publish()
+        if predicate():
+            return True
+        time.sleep(period)
+    return False

@@ -60,6 +60,16 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _docs(args: argparse.Namespace) -> int:
+    from perception import docs
+    return docs.main(args)
+
+
+def _robot(args: argparse.Namespace) -> int:
+    from perception.robot_report import main
+    return main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser of `perception`."""
     parser = argparse.ArgumentParser(prog='perception', description=__doc__)
@@ -113,6 +123,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument('--out', default='models', help='where models and manifests go')
     train.add_argument('--epochs', type=int, default=12)
     train.set_defaults(func=_train)
+
+    docs = sub.add_parser('docs', help="write the README's generated tables",
+                          description='Write the parameter tables and the blind-zone table '
+                          'of README.md from the code and the YAML defaults.')
+    docs.add_argument('--check', action='store_true',
+                      help='only say whether they are current (exit status 1 if not)')
+    docs.add_argument('--readme', default='', help='README.md to work on')
+    docs.set_defaults(func=_docs)
+
+    robot = sub.add_parser('robot', help='show what the robot description says and sees',
+                           description='Print the robot description: footprint, each sensor '
+                           'and where an object of each height is seen by no sensor.')
+    robot.add_argument('--description', default='package://perception/config/robot.yaml',
+                       help='robot description (package://, file:// or a path)')
+    robot.add_argument('--heights', default='0.05,0.1,0.2,0.3,1.0',
+                       help='comma-separated object heights (m)')
+    robot.add_argument('--plot', default='', help='also draw the blind zones into this PNG')
+    robot.set_defaults(func=_robot)
     return parser
 
 

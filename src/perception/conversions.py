@@ -27,6 +27,7 @@ from std_msgs.msg import Header
 
 from perception.core.calibration import CameraCalibration
 from perception.core.image_encoding import array_to_buffer, buffer_to_array
+from perception.core.sensor_points import MalformedReading
 
 
 def stamp_from_ns(nanoseconds: int) -> Time:
@@ -91,3 +92,40 @@ def intrinsics_of(info: CameraInfo):
 def yaw_of(q) -> float:
     """Return the rotation about z of a geometry_msgs/Quaternion."""
     return math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z))
+
+
+#: sensor_msgs/PointField datatype of float32.
+FLOAT32 = 7
+
+
+def pointcloud_xyz(msg) -> np.ndarray:
+    """
+    Return x, y, z of a sensor_msgs/PointCloud2 as an (N, 3) float64 array, NaN points dropped.
+
+    Raises MalformedReading when the fields are missing or not float32, or the data does not
+    hold width x height points of point_step bytes.
+    """
+    fields = {f.name: f for f in msg.fields}
+    for axis in 'xyz':
+        if axis not in fields or fields[axis].datatype != FLOAT32 or fields[axis].count != 1:
+            raise MalformedReading(f'point cloud needs float32 fields x, y, z; it has '
+                                   f'{", ".join(sorted(fields)) or "none"}')
+    count = msg.width * msg.height
+    if msg.point_step <= 0 or any(fields[a].offset + 4 > msg.point_step for a in 'xyz') or \
+            msg.row_step < msg.width * msg.point_step or \
+            len(msg.data) < msg.row_step * max(msg.height - 1, 0) + msg.width * msg.point_step:
+        raise MalformedReading(f'point cloud of {msg.width}x{msg.height} points, point_step '
+                               f'{msg.point_step}, row_step {msg.row_step} does not fit its '
+                               f'{len(msg.data)} bytes')
+    if count == 0:
+        return np.zeros((0, 3))
+    raw = np.frombuffer(msg.data, np.uint8)
+    rows = raw[:msg.row_step * msg.height].reshape(msg.height, msg.row_step) \
+        if len(raw) >= msg.row_step * msg.height else \
+        np.vstack([raw[r * msg.row_step:r * msg.row_step + msg.width * msg.point_step]
+                   for r in range(msg.height)])
+    points = rows[:, :msg.width * msg.point_step].reshape(count, msg.point_step)
+    dtype = np.dtype('>f4' if msg.is_bigendian else '<f4')
+    xyz = np.column_stack([points[:, fields[a].offset:fields[a].offset + 4].copy().view(dtype)
+                           .ravel() for a in 'xyz']).astype(np.float64)
+    return xyz[np.isfinite(xyz).all(1)]

@@ -24,10 +24,11 @@ or a default without a spec, so the two cannot drift apart.
 from dataclasses import dataclass
 import os
 import sys
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rcl_interfaces.msg import ParameterType
+from rclpy.parameter import Parameter
 
 from perception.core.yamlfile import read_yaml
 
@@ -48,6 +49,9 @@ class ParamSpec:
     max_value: Optional[float] = None
     choices: Sequence[str] = ()
     read_only: bool = True
+    #: The value's type (bool, int, float, str or list of str) where no YAML default says it:
+    #: parameters of entries a user adds in a params file (a second lidar's source).
+    value_type: Optional[type] = None
 
 
 def package_share_of(package: str) -> str:
@@ -106,24 +110,37 @@ def load_defaults(config_file: str) -> Dict[str, object]:
     return out
 
 
+#: Python types and the ROS parameter types they declare.
+TYPES = ((bool, ParameterType.PARAMETER_BOOL), (int, ParameterType.PARAMETER_INTEGER),
+         (float, ParameterType.PARAMETER_DOUBLE), (str, ParameterType.PARAMETER_STRING),
+         (list, ParameterType.PARAMETER_STRING_ARRAY))
+
+
+PARAMETER_TYPES = {bool: Parameter.Type.BOOL, int: Parameter.Type.INTEGER,
+                   float: Parameter.Type.DOUBLE, str: Parameter.Type.STRING,
+                   list: Parameter.Type.STRING_ARRAY}
+
+
+def _type_of(spec: ParamSpec, default) -> type:
+    if default is None:
+        return spec.value_type
+    return next(kind for kind, _ in TYPES if isinstance(default, kind))
+
+
 def _descriptor(spec: ParamSpec, default) -> ParameterDescriptor:
     descriptor = ParameterDescriptor(name=spec.name, description=spec.description,
                                      read_only=spec.read_only)
-    kinds = ((bool, ParameterType.PARAMETER_BOOL), (int, ParameterType.PARAMETER_INTEGER),
-             (float, ParameterType.PARAMETER_DOUBLE), (str, ParameterType.PARAMETER_STRING))
-    for kind, type_id in kinds:
-        if isinstance(default, kind):
-            descriptor.type = type_id
-            break
+    kind = _type_of(spec, default)
+    descriptor.type = dict(TYPES)[kind]
     if spec.choices:
         descriptor.additional_constraints = 'one of: ' + ', '.join(spec.choices)
     if spec.min_value is not None and spec.max_value is not None:
-        if isinstance(default, bool):
+        if kind is bool:
             raise ParameterError(f'{spec.name}: a boolean cannot have a range')
-        if isinstance(default, int):
+        if kind is int:
             descriptor.integer_range = [IntegerRange(from_value=int(spec.min_value),
                                                      to_value=int(spec.max_value), step=1)]
-        elif isinstance(default, float):
+        elif kind is float:
             descriptor.floating_point_range = [FloatingPointRange(
                 from_value=float(spec.min_value), to_value=float(spec.max_value), step=0.0)]
     return descriptor
@@ -131,6 +148,13 @@ def _descriptor(spec: ParamSpec, default) -> ParameterDescriptor:
 
 def check_value(spec: ParamSpec, value) -> None:
     """Raise ParameterError when value is outside the spec's range or choices."""
+    if isinstance(value, (list, tuple)):
+        if not all(isinstance(v, str) for v in value):
+            raise ParameterError(f'parameter {spec.name} must be a list of strings, '
+                                 f'not {value!r}')
+        for item in value:
+            check_value(spec, item)
+        return
     if spec.choices and value not in spec.choices:
         raise ParameterError(f'parameter {spec.name} must be one of {", ".join(spec.choices)}, '
                              f'not {value!r}')
@@ -154,17 +178,62 @@ def check_specs(specs: List[ParamSpec], defaults: Dict[str, object], source: str
         check_value(spec, defaults[spec.name])
 
 
-def declare_parameters(node, specs: List[ParamSpec], config_file: str) -> Dict[str, object]:
-    """Declare every parameter of a node with its descriptor and YAML default; return values."""
+#: Returns further specs once some values are known (e.g. each source's, by its kind).
+Expand = Callable[[Dict[str, object]], List[ParamSpec]]
+
+
+def expanded_specs(specs: List[ParamSpec], values: Dict[str, object],
+                   expand: Optional[Expand]) -> List[ParamSpec]:
+    """Return specs plus what expand adds, called until it adds nothing new."""
+    out = list(specs)
+    while expand is not None:
+        known = {s.name for s in out}
+        more = [s for s in expand(values) if s.name not in known]
+        if not more:
+            break
+        out += more
+    return out
+
+
+def _declare(node, spec: ParamSpec, defaults: Dict[str, object]):
+    default = defaults.get(spec.name)
+    if default is None and spec.value_type is None:
+        raise ParameterError(f'parameter {spec.name} has no default and no type')
+    descriptor = _descriptor(spec, default)
+    try:
+        # An empty list cannot tell its type, and a missing default has none: declare the
+        # type, and take the value from the parameter overrides when there is one.
+        by_type = default is None or (isinstance(default, list) and not default)
+        param = node.declare_parameter(
+            spec.name, PARAMETER_TYPES[_type_of(spec, default)] if by_type else default,
+            descriptor)
+    except Exception as exc:  # noqa: B902 - rclpy raises several unrelated types here
+        raise ParameterError(f'parameter {spec.name}: {exc}') from None
+    value = param.value
+    if value is None:
+        if default is None:
+            raise ParameterError(f'parameter {spec.name} is not set: give it in your params '
+                                 'file')
+        value = default
+    check_value(spec, value)
+    return value
+
+
+def declare_parameters(node, specs: List[ParamSpec], config_file: str,
+                       expand: Optional[Expand] = None) -> Dict[str, object]:
+    """
+    Declare every parameter of a node with its descriptor and YAML default; return values.
+
+    expand, when given, adds specs that depend on values already declared (each source of the
+    safety gate by its kind); their defaults come from the YAML where it has them, else the
+    user's params file must set them.
+    """
     defaults = load_defaults(config_file)
-    check_specs(specs, defaults, config_file)
-    values = {}
-    for spec in specs:
-        try:
-            param = node.declare_parameter(spec.name, defaults[spec.name],
-                                           _descriptor(spec, defaults[spec.name]))
-        except Exception as exc:  # noqa: B902 - rclpy raises several unrelated types here
-            raise ParameterError(f'parameter {spec.name}: {exc}') from None
-        check_value(spec, param.value)
-        values[spec.name] = param.value
+    check_specs(expanded_specs(specs, defaults, expand), defaults, config_file)
+    values: Dict[str, object] = {}
+    pending = list(specs)
+    while pending:
+        for spec in pending:
+            values[spec.name] = _declare(node, spec, defaults)
+        pending = [s for s in (expand(values) if expand else []) if s.name not in values]
     return values

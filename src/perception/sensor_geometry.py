@@ -12,67 +12,87 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Where the robot's lidar and camera sit (parameters) and what the camera sees (camera_info)."""
+"""The robot description for nodes: the file a parameter names, and what camera_info adds."""
 
 import math
+from typing import List
 
 from sensor_msgs.msg import CameraInfo
 
 from perception.conversions import intrinsics_of
-from perception.core.sensor_points import feet_on_floor, Mount
-from perception.params import ParamSpec
+from perception.core.calibration import CalibrationError, resolve_url
+from perception.core.floor_objects import BoxDetection
+from perception.core.robot import Camera, Lidar, load_robot, RobotDescription, RobotError
+from perception.params import package_share_of, ParameterError, ParamSpec
 from perception.qos import SENSOR_QOS
 
-#: The mounting parameters every node that turns sensor readings into floor points declares.
-MOUNT_PARAMS = [
-    ParamSpec('scan_x', 'Lidar position ahead of base_link (m).', min_value=-10.0,
-              max_value=10.0),
-    ParamSpec('scan_y', 'Lidar position left of base_link (m).', min_value=-10.0,
-              max_value=10.0),
-    ParamSpec('scan_yaw_deg', 'Lidar rotation about z.', min_value=-180.0, max_value=180.0),
-    ParamSpec('camera_x', 'Camera position ahead of base_link (m).', min_value=-10.0,
-              max_value=10.0),
-    ParamSpec('camera_y', 'Camera position left of base_link (m).', min_value=-10.0,
-              max_value=10.0),
-    ParamSpec('camera_z', 'Camera height above the floor (m).', min_value=0.0, max_value=10.0),
-    ParamSpec('camera_pitch_deg', 'Camera tilt down.', min_value=-90.0, max_value=90.0),
-    ParamSpec('camera_yaw_deg', 'Camera rotation about z.', min_value=-180.0, max_value=180.0),
-]
+#: The parameter every node that needs the robot's geometry declares.
+ROBOT_PARAM = ParamSpec('robot_description', 'Robot description (footprint, sensor mounts): '
+                        'package://, file:// or a path; see config/robot.yaml.')
+
+
+def load_robot_description(url: str) -> RobotDescription:
+    """Read the robot description a parameter names; ParameterError says why it cannot."""
+    try:
+        return load_robot(resolve_url(url, '', package_share_of))
+    except (RobotError, CalibrationError) as exc:
+        raise ParameterError(f'robot_description: {exc}') from None
+
+
+class CameraInfoWatch:
+    """The newest intrinsics and image height of a camera_info topic."""
+
+    def __init__(self, node, topic: str):
+        self.topic = topic
+        self.intrinsics = None
+        self.height = 0
+        self.width = 0
+        self.problem = f'no {topic} received yet'
+        node.create_subscription(CameraInfo, topic, self._on_info, SENSOR_QOS)
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        fx, fy, cx, cy = intrinsics_of(msg)
+        # An uncalibrated camera_info (REP 104: K all zero) gives no geometry.
+        ok = all(math.isfinite(v) for v in (fx, fy, cx, cy)) and fx > 0 and fy > 0
+        self.intrinsics = (fx, fy, cx, cy) if ok else None
+        self.problem = '' if ok else f'{self.topic} has no focal length (uncalibrated)'
+        self.height, self.width = msg.height, msg.width
 
 
 class SensorGeometry:
-    """The sensor mounts from a node's parameters, and the camera intrinsics as they arrive."""
+    """A lidar and a camera of the robot description, with the camera's intrinsics as they come."""
 
-    def __init__(self, node, p: dict):
-        self.scan_mount = Mount(x=p['scan_x'], y=p['scan_y'],
-                                yaw=math.radians(p['scan_yaw_deg']))
-        self.camera_mount = Mount(x=p['camera_x'], y=p['camera_y'], z=p['camera_z'],
-                                  pitch=math.radians(p['camera_pitch_deg']),
-                                  yaw=math.radians(p['camera_yaw_deg']))
-        self.depth_intrinsics = None
-        self.color_intrinsics = None
-        self.color_height = 0
-        node.create_subscription(CameraInfo, 'camera/depth/camera_info', self._on_depth_info,
-                                 SENSOR_QOS)
-        node.create_subscription(CameraInfo, 'camera/camera_info', self._on_color_info,
-                                 SENSOR_QOS)
+    def __init__(self, node, robot: RobotDescription, lidar: str, camera: str):
+        self.robot = robot
+        try:
+            self.lidar = robot.sensor(lidar, Lidar)
+            self.camera = robot.sensor(camera, Camera)
+        except RobotError as exc:
+            raise ParameterError(str(exc)) from None
+        self.scan_mount = self.lidar.mount
+        self.camera_mount = self.camera.mount
+        self._depth = CameraInfoWatch(node, 'camera/depth/camera_info')
+        self._color = CameraInfoWatch(node, 'camera/camera_info')
 
-    def _on_depth_info(self, msg: CameraInfo) -> None:
-        self.depth_intrinsics = intrinsics_of(msg)
+    @property
+    def depth_intrinsics(self):
+        """fx, fy, cx, cy of the depth image, or None before its camera_info."""
+        return self._depth.intrinsics
 
-    def _on_color_info(self, msg: CameraInfo) -> None:
-        self.color_intrinsics = intrinsics_of(msg)
-        self.color_height = msg.height
+    @property
+    def color_intrinsics(self):
+        """fx, fy, cx, cy of the colour image, or None before its camera_info."""
+        return self._color.intrinsics
 
-    def feet(self, detection):
-        """
-        Return (floor point in base_link or None, cut_off) for a vision_msgs/Detection2D.
+    @property
+    def color_height(self) -> int:
+        """Rows of the colour image (0 before its camera_info)."""
+        return self._color.height
 
-        The middle of the box's bottom edge is where the object stands; cut_off means the box
-        reaches the image's bottom edge, so it is nearer than the floor the camera sees.
-        """
-        if self.color_intrinsics is None:
-            return None, False
-        box = detection.bbox
-        return feet_on_floor(box.center.position.x, box.center.position.y + box.size_y / 2,
-                             self.color_height, self.color_intrinsics, self.camera_mount)
+
+def box_detections(msg) -> List[BoxDetection]:
+    """Return a vision_msgs/Detection2DArray's detections as the core's BoxDetections."""
+    return [BoxDetection(det.bbox.center.position.x, det.bbox.center.position.y,
+                         det.bbox.size_x, det.bbox.size_y,
+                         tuple((r.hypothesis.class_id, r.hypothesis.score) for r in det.results))
+            for det in msg.detections]

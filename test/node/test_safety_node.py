@@ -30,11 +30,11 @@ from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithP
 
 from perception.conversions import numpy_to_image, stamp_from_ns
 from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
-from support import NodeStarter, Spinner, wait_until
+from support import NodeStarter, publish_until, Spinner, wait_until
 
 pytestmark = pytest.mark.node
 
-FAST = ['-p', 'depth_required:=false', '-p', 'scan_timeout_s:=0.3', '-p', 'odom_timeout_s:=0.3',
+FAST = ['-p', 'depth.required:=false', '-p', 'scan.timeout_s:=0.3', '-p', 'odom.timeout_s:=0.3',
         '-p', 'release_hold_s:=0.5']
 
 
@@ -65,6 +65,8 @@ class Feeder:
         self.stamp_offset = 0.0
         self.frame = 'laser'
         self.empty_ranges = False
+        self.beams = 360           # ranges sent; fewer than the angles claim truncates the scan
+        self.span = 360            # degrees the scan's angles claim, centred ahead
         self.first_intrusion_stamp = None
         self._stop = threading.Event()
         self.spinner = Spinner(self.node, context)
@@ -82,15 +84,18 @@ class Feeder:
         msg = LaserScan()
         stamp_ns = time.time_ns() + int(self.stamp_offset * 1e9)
         msg.header.stamp, msg.header.frame_id = stamp_from_ns(stamp_ns), self.frame
-        msg.angle_min, msg.angle_increment = -math.pi, 2 * math.pi / 360
-        msg.angle_max = msg.angle_min + 359 * msg.angle_increment
+        msg.angle_increment = 2 * math.pi / 360
+        msg.angle_min = -math.radians(self.span / 2)
+        claimed = self.span if self.span == 360 else self.span + 1
+        msg.angle_max = msg.angle_min + (claimed - 1) * msg.angle_increment
         msg.range_min, msg.range_max = 0.1, 15.0
-        ranges = np.full(360, np.inf, np.float32)
+        ranges = np.full(claimed, np.inf, np.float32)
         if self.obstacle is not None:
-            ranges[177:184] = self.obstacle - 0.2  # the lidar sits 0.2 m ahead of the centre
+            ahead = claimed // 2  # the lidar sits 0.2 m ahead of the centre
+            ranges[ahead - 3:ahead + 4] = self.obstacle - 0.2
             if self.first_intrusion_stamp is None:
                 self.first_intrusion_stamp = stamp_ns / 1e9
-        msg.ranges = [] if self.empty_ranges else ranges.tolist()
+        msg.ranges = [] if self.empty_ranges else ranges[:self.beams].tolist()
         return msg
 
     def _publish(self):
@@ -263,20 +268,22 @@ def test_a_person_latches_the_stop_until_reset(gate, feeder):
 
 
 def test_bad_messages_keep_it_alive_and_stopped(gate, feeder, tmp_path):
-    node = gate('-p', 'scan_timeout_s:=0.3', '-p', 'odom_timeout_s:=0.3',
-                '-p', 'depth_required:=true')
+    node = gate('-p', 'scan.timeout_s:=0.3', '-p', 'odom.timeout_s:=0.3',
+                '-p', 'depth.required:=true')
     info = CameraInfo(width=8, height=6)
     info.k = [5.0, 0.0, 3.5, 0.0, 5.0, 2.5, 0.0, 0.0, 1.0]
     depth = np.full((6, 8, 3), 3, np.uint8)
-    for _ in range(20):
+
+    def publish_wrong_encoding():
         feeder.pub_depth_info.publish(info)
         image = numpy_to_image(depth, 'rgb8')
         image.header.stamp = stamp_from_ns(time.time_ns())
         image.header.frame_id = 'camera_optical_frame'
         feeder.pub_depth.publish(image)
-        time.sleep(0.05)
-    assert wait_until(lambda: feeder.states and "encoding 'rgb8'" in feeder.states[-1][2], 20), \
-        node.output()
+
+    # Published until the gate has heard it: it may take a while to start on a busy machine.
+    assert publish_until(publish_wrong_encoding, lambda: feeder.states and
+                         "encoding 'rgb8'" in feeder.states[-1][2], 30), node.output()
     assert feeder.states[-1][3] == DiagnosticStatus.ERROR
     assert feeder.commands[-1][1] == 0.0
     feeder.frame = 'base_scan'
@@ -307,3 +314,54 @@ def test_disabling_is_reported_and_passes_commands(gate, feeder):
     assert feeder.states[-1][4]['enabled'] == 'false'
     assert feeder.call(feeder.enable, SetBool.Request(data=True)).success
     assert feeder.wait_command(lambda v: v == 0.0, 2)
+
+
+def test_a_truncated_scan_is_malformed_and_stops(gate, feeder):
+    node = gate(*FAST)
+    assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 20), node.output()
+    feeder.beams = 180  # half the ranges its angles claim: half the circle is not covered
+    assert feeder.wait_state('STOP', 2)
+    assert 'does not cover what it claims' in feeder.states[-1][2]
+    assert feeder.states[-1][3] == DiagnosticStatus.ERROR
+    assert feeder.wait_command(lambda v: v == 0.0, 1)
+    feeder.beams = 360
+    assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 3)
+
+
+def test_a_lidar_narrower_than_the_stop_field_stops_with_the_sector_named(gate, feeder):
+    node = gate(*FAST)
+    assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 20), node.output()
+    feeder.span = 180  # a well-formed scan of the front half only
+    assert feeder.wait_state('STOP', 2)
+    reason = feeder.states[-1][2]
+    assert 'not covered by any required sensor' in reason and '(behind)' in reason, reason
+    assert feeder.wait_command(lambda v: v == 0.0, 1)
+
+
+def test_by_default_a_person_stop_resumes_once_the_field_is_clear_of_people(gate, feeder):
+    node = gate(*FAST, '-p', 'person_hold_s:=1.0', '-p', 'person_memory_s:=0.3')
+    assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 20), node.output()
+    info = CameraInfo(width=640, height=480)
+    fy = 240 / math.tan(math.radians(30))
+    info.k = [fy, 0.0, 319.5, 0.0, fy, 239.5, 0.0, 0.0, 1.0]
+    detections = Detection2DArray()
+    person = Detection2D()
+    hypothesis = ObjectHypothesisWithPose()
+    hypothesis.hypothesis.class_id, hypothesis.hypothesis.score = 'person', 0.9
+    person.results = [hypothesis]
+    person.bbox.center.position.x, person.bbox.center.position.y = 319.5, 300.0
+    person.bbox.size_x, person.bbox.size_y = 80.0, 360.0  # feet cut off: right ahead
+    detections.detections = [person]
+
+    def publish():
+        feeder.pub_info.publish(info)
+        detections.header.stamp = stamp_from_ns(time.time_ns())
+        feeder.pub_det.publish(detections)
+
+    assert publish_until(publish, lambda: feeder.latest_state() == 'STOP', 20)
+    gone = time.time()
+    assert feeder.latest_state() == 'STOP'  # not latched: no reset is needed
+    assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 10)
+    resumed = next(t for t, v, _ in feeder.commands if t > gone and v > 0)
+    # person_memory 0.3 s, then the 1 s hold, then the 0.5 s release hold, at the least.
+    assert resumed - gone >= 1.0 + 0.5 - 0.1

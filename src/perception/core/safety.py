@@ -15,36 +15,59 @@
 """
 The safety gate's decision: CLEAR, SLOW, STOP or STOP_LATCHED, and why.
 
-ROS-free: the node feeds it obstacle points, odom, commands and detections with their stamps,
-and asks for a decision on every sensor message and on a timer. Rules:
-- A required source that never spoke, is older than its timeout, is stamped in the future
-  beyond a tolerance, or sent a malformed message means STOP, naming the source.
-- Obstacle points (at least min_points) in the stop field mean STOP; in the slow field, SLOW.
-- People seen by the detector widen the field; their floor positions count as obstacles, and a
-  person in the stop field may latch the stop until reset() (ISO 3691-4 forbids restarting by
-  itself after a person stop), or hold it for person_hold_s.
-- A more restrictive state applies at once; a less restrictive one only after the reason to be
-  restrictive has been gone for release_hold_s, so flickering input cannot make it chatter.
+ROS-free: the node feeds it readings, odometry, commands and detections with their stamps, and
+asks for a decision on every sensor message and on a timer. Sources are objects of three kinds,
+so a second lidar or a point cloud is one more source and no change here:
+
+- `points`: a range sensor whose readings (perception.core.readings) give obstacle points, the
+  floor they cover and the remembered obstacles they see through;
+- `odometry`: the robot's pose (for the memory) and speed (for the field);
+- `detections`: where people stand (they widen the field and count as obstacles).
+
+Rules, in order:
+1. A required source that never spoke, is older than its timeout, is stamped in the future
+   beyond a tolerance, or sent a malformed message means STOP, naming the source.
+2. Every part of the stop field must be covered by fresh valid data from a required points
+   source; a sector no valid reading covers (a truncated scan, a lidar narrower than the field)
+   means STOP, naming the sector.
+3. Obstacles (at least min_points) in the stop field mean STOP; in the slow field, SLOW. The
+   obstacles are the gate's memory (perception.core.obstacle_memory), in the odom frame: what a
+   sensor saw stays until a sensor that can see that place and height sees it clear, so an
+   object that drops out of view as the robot closes in still stops it.
+4. People seen by the detector widen the fields (never shrink them) and count as obstacles. A
+   stop for a person holds until the stop field has been clear of people for person_hold, or,
+   where a site asks for it, latches until reset().
+5. A more restrictive state applies at once; a less restrictive one only after the reason to be
+   restrictive has been gone for release_hold, so flickering input cannot make it chatter.
 """
 
+import bisect
 from dataclasses import dataclass, field
 import math
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from perception.core.obstacle_memory import MemoryConfig, ObstacleMemory, Pose, to_base, to_odom
 from perception.core.safety_field import FieldConfig, footprint_distance, inside
-from perception.core.safety_field import protective_field
+from perception.core.safety_field import protective_field, zone_samples
 
 CLEAR, SLOW, STOP, STOP_LATCHED = 'CLEAR', 'SLOW', 'STOP', 'STOP_LATCHED'
 RANK = {CLEAR: 0, SLOW: 1, STOP: 2, STOP_LATCHED: 3}
+POINTS, ODOMETRY, DETECTIONS = 'points', 'odometry', 'detections'
+KINDS = (POINTS, ODOMETRY, DETECTIONS)
+
+
+class SafetyConfigError(ValueError):
+    """A gate configuration that cannot keep the robot safe."""
 
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """A stream the gate listens to."""
+    """A stream the gate listens to: its name, kind, timeout and whether it is required."""
 
     name: str
+    kind: str
     timeout: float
     required: bool
 
@@ -55,15 +78,18 @@ class SafetyConfig:
 
     field: FieldConfig = FieldConfig()
     sources: Tuple[SourceConfig, ...] = ()
-    future_tolerance: float = 0.05
+    future_tolerance: float = 0.1
     min_points: int = 3
     release_hold: float = 0.5
     slow_scale: float = 0.4
     command_timeout: float = 0.5
     person_margin: float = 0.5
     person_memory: float = 1.0
-    person_latch: bool = True
+    person_latch: bool = False
     person_hold: float = 3.0
+    #: None decides on the newest readings only (allowed only without odometry).
+    memory: Optional[MemoryConfig] = MemoryConfig()
+    coverage_spacing: float = 0.1
 
 
 @dataclass
@@ -76,72 +102,143 @@ class Decision:
     closest: float = math.inf      # m from the footprint to the closest obstacle point
     data_age: float = 0.0          # s, age of the data that triggered the state
     scale: float = 1.0             # factor applied to the commanded velocity
+    person: bool = False           # a person in the stop field triggered it
 
 
 @dataclass
 class _Source:
     config: SourceConfig
     stamp: Optional[float] = None
-    points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     fault: str = ''
-    messages: int = 0
+    reading: object = None         # the newest good reading of a points source
+    pose: Optional[Pose] = None    # where the robot was when it was taken
+
+
+@dataclass
+class _People:
+    points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # odom or base frame
+    in_odom: bool = False
+    stamp: Optional[float] = None  # when people were last seen
+    source: str = ''
+
+
+def check_config(config: SafetyConfig) -> None:
+    """Raise SafetyConfigError for sources the gate cannot work with."""
+    names = [s.name for s in config.sources]
+    if len(set(names)) != len(names):
+        raise SafetyConfigError(f'two sources share a name: {", ".join(names)}')
+    for source in config.sources:
+        if source.kind not in KINDS:
+            raise SafetyConfigError(f'source {source.name}: kind {source.kind!r} is not one of '
+                                    f'{", ".join(KINDS)}')
+    if not any(s.kind == POINTS and s.required for s in config.sources):
+        raise SafetyConfigError('no required range sensor (points source): the gate could '
+                                'never see its stop field covered')
+    odometry = [s for s in config.sources if s.kind == ODOMETRY]
+    if len(odometry) > 1:
+        raise SafetyConfigError('more than one odometry source')
+    if config.memory is not None and not (odometry and odometry[0].required):
+        raise SafetyConfigError('the obstacle memory keeps what the sensors saw in the odom '
+                                'frame and needs a required odometry source')
 
 
 class SafetyMonitor:
-    """Keeps the newest reading of each source and decides, with debouncing and latching."""
+    """Keeps the sources' newest data and the obstacle memory; decides with holds and latches."""
 
     def __init__(self, config: SafetyConfig):
+        check_config(config)
         self.config = config
         self.sources: Dict[str, _Source] = {s.name: _Source(s) for s in config.sources}
-        self.odom = (0.0, 0.0)
+        self._origin = {name: i for i, name in enumerate(self.sources)}
+        self.memory = ObstacleMemory(config.memory) if config.memory is not None else None
+        self.velocity = (0.0, 0.0)
+        self._poses: List[Tuple[float, Pose]] = []   # odometry history, oldest first
         self.command = (0.0, 0.0)
         self.command_time: Optional[float] = None
-        self.person_points = np.zeros((0, 2))
-        self.person_time: Optional[float] = None
+        self.people = _People()
         self.state = STOP  # nothing heard yet: stopped until every required source speaks
         self.decision = Decision(STOP, 'starting: no data yet')
         self._release_since: Optional[float] = None
         self._person_stop_time: Optional[float] = None
+        self._cause: Optional[Decision] = None
         self.transitions = 0
+        self.forgotten = 0
 
     # --- inputs ------------------------------------------------------------------------------
 
-    def _source(self, name: str) -> _Source:
-        if name not in self.sources:
+    def _source(self, name: str, kind: Optional[str] = None) -> _Source:
+        source = self.sources.get(name)
+        if source is None:
             raise KeyError(f'unknown source {name!r}')
-        return self.sources[name]
+        if kind is not None and source.config.kind != kind:
+            raise KeyError(f'source {name!r} is of kind {source.config.kind}, not {kind}')
+        return source
 
-    def set_points(self, name: str, points: np.ndarray, stamp: float) -> None:
-        """Take a good reading: obstacle points (N, 2) in the base frame, stamped."""
-        source = self._source(name)
-        source.points, source.stamp, source.fault = points, stamp, ''
-        source.messages += 1
+    def pose_at(self, stamp: float) -> Optional[Pose]:
+        """Return the odometry pose at a time: interpolated, or the nearest one outside."""
+        if not self._poses:
+            return None
+        times = [t for t, _ in self._poses]
+        i = bisect.bisect_left(times, stamp)
+        if i == 0:
+            return self._poses[0][1]
+        if i == len(times):
+            return self._poses[-1][1]
+        (t0, a), (t1, b) = self._poses[i - 1], self._poses[i]
+        f = (stamp - t0) / (t1 - t0) if t1 > t0 else 1.0
+        turn = math.atan2(math.sin(b[2] - a[2]), math.cos(b[2] - a[2]))
+        return a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), a[2] + f * turn
+
+    @property
+    def pose(self) -> Optional[Pose]:
+        """The newest odometry pose."""
+        return self._poses[-1][1] if self._poses else None
+
+    def set_reading(self, name: str, reading, stamp: float) -> None:
+        """Take a good reading of a points source (see perception.core.readings)."""
+        source = self._source(name, POINTS)
+        source.reading, source.stamp, source.fault = reading, stamp, ''
+        source.pose = self.pose_at(stamp)
+        if self.memory is not None and source.pose is not None:
+            self.forgotten += self.memory.update(reading.points, source.pose, stamp,
+                                                 reading.sees_free, self._origin[name])
 
     def set_fault(self, name: str, problem: str, stamp: Optional[float] = None) -> None:
-        """Take a malformed reading: the source is untrusted until a good one arrives."""
+        """Take a malformed message: the source is untrusted until a good one arrives."""
         source = self._source(name)
         source.fault = problem
-        source.points = np.zeros((0, 2))
+        source.reading = None
         if stamp is not None:
             source.stamp = stamp
-        source.messages += 1
 
-    def set_odom(self, linear: float, angular: float, stamp: float) -> None:
-        """Take the base's measured velocity."""
-        self.odom = (linear, angular)
-        self.set_points('odom', np.zeros((0, 2)), stamp)
+    def set_odom(self, name: str, pose: Pose, linear: float, angular: float,
+                 stamp: float) -> None:
+        """Take the base's pose (odom frame) and measured velocity."""
+        source = self._source(name, ODOMETRY)
+        source.stamp, source.fault = stamp, ''
+        self.velocity = (linear, angular)
+        if self._poses and stamp < self._poses[-1][0]:
+            self._poses.clear()  # time went backwards (a restarted simulation): start over
+        self._poses.append((stamp, tuple(pose)))
+        while len(self._poses) > 2 and stamp - self._poses[1][0] > 2.0:
+            self._poses.pop(0)
+
+    def set_detections(self, name: str, people: np.ndarray, people_seen: bool,
+                       stamp: float) -> None:
+        """Take a frame's people: floor points (N, 2) in the base frame at stamp, if any."""
+        source = self._source(name, DETECTIONS)
+        source.stamp, source.fault = stamp, ''
+        if not people_seen:
+            return
+        pose = self.pose_at(stamp)
+        points = np.asarray(people, float).reshape(-1, 2)
+        self.people = _People(to_odom(points, pose) if pose is not None else points,
+                              pose is not None, stamp, name)
 
     def set_command(self, linear: float, angular: float, now: float) -> None:
         """Take the newest command from cmd_vel_in."""
         self.command = (linear, angular)
         self.command_time = now
-
-    def set_people(self, points: np.ndarray, stamp: float) -> None:
-        """Take the floor positions (N, 2) of people the detector sees (base frame)."""
-        self.person_points = points
-        self.person_time = stamp
-        if 'detections' in self.sources:
-            self.set_points('detections', np.zeros((0, 2)), stamp)
 
     # --- decisions ---------------------------------------------------------------------------
 
@@ -151,67 +248,133 @@ class SafetyMonitor:
             return 0.0, 0.0
         return self.command
 
+    def _age_problem(self, source: _Source, now: float) -> str:
+        if source.fault:
+            return source.fault
+        if source.stamp is None:
+            return 'no message yet'
+        age = now - source.stamp
+        if age > source.config.timeout:
+            return f'data {age:.2f} s old (timeout {source.config.timeout:g} s)'
+        if -age > self.config.future_tolerance:
+            return f'stamped {-age:.2f} s in the future'
+        return ''
+
     def _source_problem(self, now: float) -> Optional[Decision]:
         for source in self.sources.values():
-            if not source.config.required:
-                continue
-            name = source.config.name
-            if source.fault:
-                return Decision(STOP, f'{name}: {source.fault}', name)
-            if source.stamp is None:
-                return Decision(STOP, f'{name}: no message yet', name)
-            age = now - source.stamp
-            if age > source.config.timeout:
-                return Decision(STOP, f'{name}: data {age:.2f} s old (timeout '
-                                f'{source.config.timeout:g} s)', name, data_age=age)
-            if -age > self.config.future_tolerance:
-                return Decision(STOP, f'{name}: stamped {-age:.2f} s in the future', name,
-                                data_age=age)
+            if source.config.required:
+                problem = self._age_problem(source, now)
+                if problem:
+                    age = now - source.stamp if source.stamp is not None else 0.0
+                    return Decision(STOP, f'{source.config.name}: {problem}',
+                                    source.config.name, data_age=age)
         return None
-
-    def _usable(self, source: _Source, now: float) -> bool:
-        if source.fault or source.stamp is None or not len(source.points):
-            return False
-        age = now - source.stamp
-        return -self.config.future_tolerance <= age <= source.config.timeout
 
     def _speeds(self, now: float) -> Tuple[float, float]:
         """Speed and turn rate the field is sized for: measured, or commanded when larger."""
         cmd_v, cmd_w = self.fresh_command(now)
-        odom_v, odom_w = self.odom
+        odom_v, odom_w = self.velocity
         v = cmd_v if abs(cmd_v) > abs(odom_v) else odom_v
         w = cmd_w if abs(cmd_w) > abs(odom_w) else odom_w
         return v, w
 
+    def _in_reading_frame(self, xy: np.ndarray, source: _Source) -> np.ndarray:
+        """Base-frame points now, in the base frame of when the source's reading was taken."""
+        now_pose = self.pose
+        if now_pose is None or source.pose is None:
+            return xy
+        return to_base(to_odom(xy, now_pose), source.pose)
+
+    def uncovered(self, stop_zone: np.ndarray, now: float) -> np.ndarray:
+        """Sample points of the stop field (base frame) that no fresh required reading covers."""
+        fp = self.config.field
+        samples = zone_samples(stop_zone, self.config.coverage_spacing)
+        body = (np.abs(samples[:, 0]) < fp.length / 2) & (np.abs(samples[:, 1]) < fp.width / 2)
+        samples = samples[~body]  # nothing but the robot can be inside its own footprint
+        covered = np.zeros(len(samples), bool)
+        for source in self.sources.values():
+            if source.config.kind != POINTS or not source.config.required or \
+                    source.reading is None or self._age_problem(source, now):
+                continue
+            covered |= source.reading.covers(self._in_reading_frame(samples, source))
+        return samples[~covered]
+
+    def _obstacles(self, now: float) -> Tuple[np.ndarray, np.ndarray, List[str], np.ndarray]:
+        """Obstacle points now (base frame), their weights, source names and ages."""
+        names = list(self.sources)
+        if self.memory is not None:
+            if self.pose is None or not len(self.memory):
+                return np.zeros((0, 2)), np.zeros(0, int), [], np.zeros(0)
+            xy, counts = self.memory.in_base(self.pose)
+            return (xy, counts, [names[i] for i in self.memory.origin],
+                    now - self.memory.stamp)
+        parts, weights, origins, ages = [], [], [], []
+        for name, source in self.sources.items():
+            if source.config.kind == POINTS and source.reading is not None and \
+                    not self._age_problem(source, now) and len(source.reading.points):
+                xy = source.reading.points[:, :2]
+                if self.pose is not None and source.pose is not None:
+                    xy = to_base(to_odom(xy, source.pose), self.pose)
+                parts.append(xy)
+                weights.append(np.ones(len(xy), int))
+                origins += [name] * len(xy)
+                ages.append(np.full(len(xy), now - source.stamp))
+        if not parts:
+            return np.zeros((0, 2)), np.zeros(0, int), [], np.zeros(0)
+        return np.vstack(parts), np.concatenate(weights), origins, np.concatenate(ages)
+
+    def _people_now(self, now: float) -> Optional[np.ndarray]:
+        people = self.people
+        if people.stamp is None or now - people.stamp > self.config.person_memory:
+            return None
+        if people.in_odom:
+            return to_base(people.points, self.pose) if self.pose is not None else \
+                np.zeros((0, 2))
+        return people.points
+
     def raw(self, now: float) -> Decision:
-        """Return what the readings call for now, before holds and latches."""
+        """Return what the data call for now, before holds and latches."""
         problem = self._source_problem(now)
         if problem is not None:
             return problem
         cfg = self.config
-        people_recent = self.person_time is not None and \
-            now - self.person_time <= cfg.person_memory
-        extra = cfg.person_margin if people_recent else 0.0
+        people = self._people_now(now)
         v, w = self._speeds(now)
-        zones = protective_field(cfg.field, v, w, extra)
+        zones = protective_field(cfg.field, v, w, cfg.person_margin if people is not None
+                                 else 0.0)
+        gaps = self.uncovered(zones.stop, now)
+        if len(gaps):
+            return Decision(STOP, f'stop field not covered by any required sensor: '
+                            f'{describe_sectors(gaps)}', 'coverage')
         best = Decision(CLEAR, 'field clear')
-        candidates = [(s.config.name, s.points, now - s.stamp) for s in self.sources.values()
-                      if s.config.name not in ('odom', 'detections') and self._usable(s, now)]
-        if people_recent and len(self.person_points):
-            candidates.append(('person', self.person_points, now - self.person_time))
-        for name, points, age in candidates:
-            in_stop = inside(zones.stop, points)
-            in_slow = inside(zones.slow, points)
-            closest = float(footprint_distance(cfg.field, points).min())
-            best.closest = min(best.closest, closest)
-            needed = 1 if name == 'person' else cfg.min_points
-            if in_stop.sum() >= needed and RANK[best.state] < RANK[STOP]:
-                what = 'a person' if name == 'person' else f'{int(in_stop.sum())} points'
-                best = Decision(STOP, f'{what} in the stop field ({zones.length:.2f} m ahead at '
-                                f'{abs(v):.2f} m/s)', name, best.closest, age)
-            elif in_slow.sum() >= needed and best.state == CLEAR:
-                best = Decision(SLOW, f'{"a person" if name == "person" else "obstacle"} in '
-                                'the slow field', name, best.closest, age, cfg.slow_scale)
+        xy, weights, origins, ages = self._obstacles(now)
+        if len(xy):
+            distance = footprint_distance(cfg.field, xy)
+            best.closest = float(distance.min())
+            in_stop, in_slow = inside(zones.stop, xy), inside(zones.slow, xy)
+            for mask, state in ((in_stop, STOP), (in_slow, SLOW)):
+                if weights[mask].sum() >= cfg.min_points:
+                    nearest = int(np.flatnonzero(mask)[np.argmin(distance[mask])])
+                    remembered = ages[nearest] > self.sources[origins[nearest]].config.timeout
+                    what = (f'{int(weights[mask].sum())} points' if state == STOP else
+                            'obstacle') + (' (remembered, out of view now)' if remembered
+                                           else '')
+                    where = (f'the stop field ({zones.length:.2f} m ahead at {abs(v):.2f} m/s)'
+                             if state == STOP else 'the slow field')
+                    best = Decision(state, f'{what} in {where}', origins[nearest],
+                                    best.closest, float(ages[nearest]),
+                                    cfg.slow_scale if state == SLOW else 1.0)
+                    break
+        if people is not None and len(people):
+            distance = footprint_distance(cfg.field, people)
+            best.closest = min(best.closest, float(distance.min()))
+            age = now - self.people.stamp
+            if inside(zones.stop, people).any():
+                return Decision(STOP, 'a person in the stop field', self.people.source,
+                                best.closest, age, person=True)
+            if best.state == CLEAR and inside(zones.slow, people).any():
+                best = Decision(SLOW, 'a person in the slow field', self.people.source,
+                                best.closest, age, cfg.slow_scale)
         return best
 
     def evaluate(self, now: float) -> Decision:
@@ -219,16 +382,17 @@ class SafetyMonitor:
         raw = self.raw(now)
         cfg = self.config
         current = self.state
-        if raw.state == STOP and raw.source == 'person':
+        if raw.state == STOP and raw.person:
             self._person_stop_time = now
             target = STOP_LATCHED if cfg.person_latch else STOP
         else:
             target = raw.state
+        person_hold = self._person_stop_time is not None and not cfg.person_latch and \
+            now - self._person_stop_time < cfg.person_hold
         if current == STOP_LATCHED:
             target = STOP_LATCHED  # only reset() leaves it
-        elif self._person_stop_time is not None and not cfg.person_latch and \
-                now - self._person_stop_time < cfg.person_hold:
-            target = STOP if RANK[target] < RANK[STOP] else target
+        elif person_hold and RANK[target] < RANK[STOP]:
+            target = STOP
         if RANK[target] >= RANK[current]:
             new_state = target
             self._release_since = None
@@ -242,16 +406,25 @@ class SafetyMonitor:
             if RANK[new_state] < RANK[current]:
                 self._release_since = None
         self.state = new_state
-        if new_state == raw.state or (new_state == STOP_LATCHED and raw.source == 'person'):
+        if new_state == raw.state or (new_state == STOP_LATCHED and raw.person):
             decision = raw
         elif new_state == STOP_LATCHED:
             decision = Decision(STOP_LATCHED, 'stopped for a person: waiting for reset',
-                                'person', raw.closest, raw.data_age)
+                                self.people.source, raw.closest, raw.data_age, person=True)
+        elif person_hold and new_state == STOP:
+            left = cfg.person_hold - (now - self._person_stop_time)
+            decision = Decision(STOP, f'person stop: resuming after the stop field has been '
+                                f'clear of people for {cfg.person_hold:g} s ({left:.1f} s '
+                                'left)', self.people.source, raw.closest, raw.data_age,
+                                person=True)
         else:
+            cause = self._cause if self._cause is not None else self.decision
             decision = Decision(new_state, f'holding {new_state} for {cfg.release_hold:g} s '
-                                f'after: {self.decision.reason}', self.decision.source,
-                                raw.closest, raw.data_age, self.decision.scale)
+                                f'after: {cause.reason}', cause.source, raw.closest,
+                                raw.data_age, cause.scale)
         decision.state = new_state
+        if raw.state == new_state:
+            self._cause = raw  # what a later hold of this state refers to
         if new_state in (STOP, STOP_LATCHED):
             decision.scale = 0.0
         elif new_state == SLOW:
@@ -273,6 +446,38 @@ class SafetyMonitor:
         self.decision = Decision(STOP, 'reset: releasing after the hold', raw.source,
                                  raw.closest, raw.data_age, 0.0)
         return True, 'reset accepted'
+
+
+def describe_sectors(points: np.ndarray, gap_deg: float = 20.0) -> str:
+    """Name the bearings (from base_link) of uncovered field points, grouped into sectors."""
+    bearings = np.sort(np.degrees(np.arctan2(points[:, 1], points[:, 0])))
+    if not len(bearings):
+        return 'nothing'
+    # Split where neighbours are far apart; join the ends across +-180 when they touch.
+    cuts = np.flatnonzero(np.diff(bearings) > gap_deg)
+    groups = np.split(bearings, cuts + 1)
+    if len(groups) > 1 and bearings[0] + 360 - bearings[-1] <= gap_deg:
+        groups[0] = np.concatenate([groups[-1] - 360, groups[0]])
+        groups.pop()
+    names = []
+    for group in groups:
+        start, end = group[0], group[-1]
+        names.append(f'bearings {_wrap(start):.0f} to {_wrap(end):.0f} deg '
+                     f'({_direction((start + end) / 2)})')
+    return '; '.join(names)
+
+
+def _wrap(degrees: float) -> float:
+    return (degrees + 180.0) % 360.0 - 180.0
+
+
+def _direction(degrees: float) -> str:
+    d = _wrap(degrees)
+    if abs(d) <= 45:
+        return 'ahead'
+    if abs(d) >= 135:
+        return 'behind'
+    return 'left' if d > 0 else 'right'
 
 
 def gate(command: Sequence[float], decision: Decision) -> Tuple[float, float]:

@@ -112,6 +112,31 @@ def inside(rectangles: np.ndarray, points: np.ndarray) -> np.ndarray:
     return ((np.abs(u) <= rectangles[:, 3, None]) & (np.abs(v) <= rectangles[:, 4, None])).any(0)
 
 
+def zone_samples(rectangles: np.ndarray, spacing: float) -> np.ndarray:
+    """Points (N, 2) of a zone: a grid of the given spacing, and its rectangles' outlines."""
+    if not len(rectangles):
+        return np.zeros((0, 2))
+    outline = []
+    for x, y, yaw, half_l, half_w in rectangles:
+        # Along each edge, a hair inside it so that the test below keeps the points.
+        u = np.linspace(-1, 1, max(2, int(math.ceil(2 * half_l / spacing)) + 1)) * half_l
+        v = np.linspace(-1, 1, max(2, int(math.ceil(2 * half_w / spacing)) + 1)) * half_w
+        edge_l, edge_w = np.full(len(v), half_l), np.full(len(u), half_w)
+        local = np.vstack([np.column_stack([u, edge_w]), np.column_stack([u, -edge_w]),
+                           np.column_stack([edge_l, v]), np.column_stack([-edge_l, v])])
+        local *= 1 - 1e-6
+        c, s = math.cos(yaw), math.sin(yaw)
+        outline.append(np.column_stack([x + c * local[:, 0] - s * local[:, 1],
+                                        y + s * local[:, 0] + c * local[:, 1]]))
+    corners = np.vstack(outline)
+    low, high = corners.min(0), corners.max(0)
+    xs = np.arange(low[0], high[0] + spacing, spacing)
+    ys = np.arange(low[1], high[1] + spacing, spacing)
+    grid = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
+    candidates = np.vstack([grid, corners])
+    return candidates[inside(rectangles, candidates)]
+
+
 def footprint_distance(config: FieldConfig, points: np.ndarray) -> np.ndarray:
     """Distance of each point (N, 2) from the robot's footprint (0 inside it)."""
     dx = np.maximum(np.abs(points[:, 0]) - config.length / 2, 0.0)

@@ -44,7 +44,8 @@ from perception.qos import RELIABLE_QOS, SENSOR_QOS
 
 PARAMS = [
     ParamSpec('model_manifest', 'Manifest of the ONNX model (file://, package:// or a path).'),
-    ParamSpec('providers', 'Execution providers in order of preference: tensorrt, cuda, cpu.'),
+    ParamSpec('providers', 'Execution providers in order of preference.',
+              choices=('tensorrt', 'cuda', 'cpu')),
     ParamSpec('require_first_provider', 'Refuse to start when the first provider is not the '
               'one in use.'),
     ParamSpec('engine_cache_dir', 'Where TensorRT engines are cached (keyed by model hash).'),
@@ -56,7 +57,7 @@ PARAMS = [
               max_value=1.0, read_only=False),
     ParamSpec('max_detections', 'Most detections per image.', min_value=1, max_value=1000,
               read_only=False),
-    ParamSpec('classes', 'Comma-separated labels to keep; empty keeps all.'),
+    ParamSpec('classes', 'Labels to keep; empty keeps all.'),
     ParamSpec('enabled', 'Run inference; false keeps the node up but idle.', read_only=False),
     ParamSpec('diagnostics_period_s', 'Period of the /diagnostics report.', min_value=0.1,
               max_value=10.0),
@@ -76,11 +77,11 @@ class DetectorNode(Node):
         path = resolve_url(p['model_manifest'], '', package_share_of)
         manifest = load_manifest(path)
         self.detector = OnnxDetector(
-            manifest, [s.strip() for s in p['providers'].split(',') if s.strip()],
+            manifest, list(p['providers']),
             p['engine_cache_dir'], p['threads'],
             require_first_provider=p['require_first_provider'])
         self.labels = list(manifest.labels)
-        wanted = [c.strip() for c in p['classes'].split(',') if c.strip()]
+        wanted = list(p['classes'])
         unknown = [c for c in wanted if c not in self.labels]
         if unknown:
             raise ParameterError(f'classes names {", ".join(unknown)}, which the model does not '

@@ -34,6 +34,7 @@ from vision_msgs.msg import Detection2DArray
 from perception import diagnostics
 from perception.conversions import image_to_numpy, stamp_from_ns, stamp_to_ns
 from perception.conversions import yaw_of
+from perception.core.floor_objects import floor_objects
 from perception.core.image_encoding import ImageEncodingError
 from perception.core.occupancy import GridConfig, RollingGrid
 from perception.core.safety_field import transform
@@ -42,7 +43,8 @@ from perception.core.sensor_points import scan_points
 from perception.node_main import run_node
 from perception.params import declare_parameters, ParamSpec
 from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
-from perception.sensor_geometry import MOUNT_PARAMS, SensorGeometry
+from perception.sensor_geometry import box_detections, load_robot_description, ROBOT_PARAM
+from perception.sensor_geometry import SensorGeometry
 
 P = ParamSpec
 PARAMS = [
@@ -57,21 +59,21 @@ PARAMS = [
       min_value=0.0, max_value=10.0),
     P('source_timeout_s', 'A source older than this is reported stale.', min_value=0.05,
       max_value=10.0),
-    P('robot_length', 'Footprint length kept free (m).', min_value=0.1, max_value=10.0),
-    P('robot_width', 'Footprint width kept free (m).', min_value=0.1, max_value=10.0),
+    ROBOT_PARAM,
+    P('lidar', 'Lidar of the robot description whose scans arrive on scan.'),
+    P('camera', 'rgbd camera of the robot description: depth and detections.'),
     P('scan_clear_range', 'Beams without a return clear this far (m) and never mark.',
       min_value=0.0, max_value=50.0),
-] + MOUNT_PARAMS + [
     P('depth_stride', 'Use every n-th depth pixel.', min_value=1, max_value=64),
     P('depth_min_height', 'Depth points below this are floor: they clear, never mark (m).',
       min_value=-1.0, max_value=2.0),
     P('depth_max_height', 'Depth points above this are ignored (m).', min_value=0.1,
       max_value=10.0),
     P('depth_max_range', 'Depth beyond this is ignored (m).', min_value=0.2, max_value=50.0),
-    P('person_classes', 'Comma-separated detection labels held as people.'),
-    P('forklift_classes', 'Comma-separated detection labels held as forklifts.'),
-    P('detection_min_score', 'Lowest score of a detection that marks.', min_value=0.0,
-      max_value=1.0),
+    P('person_classes', 'Detection labels held as people.'),
+    P('forklift_classes', 'Detection labels held as forklifts.'),
+    P('detection_min_score', 'Lowest score of a hypothesis that makes a detection count.',
+      min_value=0.0, max_value=1.0),
     P('person_persistence_s', 'How long a person stays marked.', min_value=0.0,
       max_value=60.0),
     P('forklift_persistence_s', 'How long a forklift stays marked.', min_value=0.0,
@@ -90,14 +92,14 @@ class MapperNode(Node):
         self.p = p
         if p['size_m'] / p['resolution'] > 2000:
             raise ValueError('size_m / resolution exceeds 2000 cells per side')
+        robot = load_robot_description(p['robot_description'])
         self.grid = RollingGrid(GridConfig(
             size_m=p['size_m'], resolution=p['resolution'], hit=p['hit'], miss=p['miss'],
             clamp_min=p['clamp_min'], clamp_max=p['clamp_max'], decay_per_s=p['decay_per_s'],
-            robot_length=p['robot_length'], robot_width=p['robot_width']))
-        self.geometry = SensorGeometry(self, p)
-        self.classes = {c.strip(): 'person' for c in p['person_classes'].split(',') if c.strip()}
-        self.classes.update({c.strip(): 'forklift' for c in p['forklift_classes'].split(',')
-                             if c.strip()})
+            robot_length=robot.footprint.length, robot_width=robot.footprint.width))
+        self.geometry = SensorGeometry(self, robot, p['lidar'], p['camera'])
+        self.classes = dict.fromkeys(p['person_classes'], 'person')
+        self.classes.update(dict.fromkeys(p['forklift_classes'], 'forklift'))
         self.pose = None
         self.newest_stamp = 0
         self.last_update = None
@@ -200,23 +202,19 @@ class MapperNode(Node):
         self._publish_if_due()
 
     def _on_detections(self, msg: Detection2DArray) -> None:
-        if self.pose is None or self.geometry.color_intrinsics is None:
+        geometry = self.geometry
+        if self.pose is None or geometry.color_intrinsics is None:
             return
         now = self._now()
         self.stamps['detections'] = now
-        for det in msg.detections:
-            best = max(det.results, key=lambda r: r.hypothesis.score, default=None)
-            if best is None or best.hypothesis.score < self.p['detection_min_score']:
-                continue
-            kind = self.classes.get(best.hypothesis.class_id)
-            if kind is None:
-                continue
-            point, _cut_off = self.geometry.feet(det)
-            if point is None:
+        for found in floor_objects(box_detections(msg), self.classes,
+                                   self.p['detection_min_score'], geometry.color_height,
+                                   geometry.color_intrinsics, geometry.camera_mount):
+            if found.point is None:
                 continue  # above the horizon, or feet out of view: no floor position
-            odom = transform(np.array([point]), self.pose)
-            self.grid.mark_objects(kind, odom, self.p[f'{kind}_radius_m'],
-                                   now + self.p[f'{kind}_persistence_s'])
+            odom = transform(np.array([found.point]), self.pose)
+            self.grid.mark_objects(found.kind, odom, self.p[f'{found.kind}_radius_m'],
+                                   now + self.p[f'{found.kind}_persistence_s'])
 
     def _publish_when_silent(self) -> None:
         if time.monotonic() - self.last_publish >= 1.5 / self.p['rate_hz']:

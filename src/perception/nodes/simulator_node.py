@@ -41,6 +41,7 @@ from perception.core.twist import twist_problem
 from perception.node_main import run_node
 from perception.params import config_path, declare_parameters, ParamSpec
 from perception.qos import RELIABLE_QOS, SENSOR_QOS
+from perception.sensor_geometry import load_robot_description, ROBOT_PARAM
 
 P = ParamSpec
 PARAMS = [
@@ -58,31 +59,14 @@ PARAMS = [
       max_value=500.0),
     P('clock_rate_hz', 'Rate of /clock.', min_value=10.0, max_value=1000.0),
     P('odom_rate_hz', 'Rate of odom.', min_value=1.0, max_value=500.0),
+    ROBOT_PARAM,
+    P('lidar', 'Lidar of the robot description to simulate (scan).'),
+    P('camera', 'rgbd camera of the robot description to simulate (colour and depth).'),
     P('camera_rate_hz', 'Rate of the colour and depth images.', min_value=0.5, max_value=60.0),
-    P('camera_width', 'Image width in pixels.', min_value=32, max_value=1920),
-    P('camera_height', 'Image height in pixels.', min_value=24, max_value=1080),
-    P('camera_fovy_deg', 'Vertical field of view.', min_value=20.0, max_value=120.0),
-    P('camera_x', 'Camera position ahead of base_link (m).', min_value=-2.0, max_value=2.0),
-    P('camera_z', 'Camera height above the floor (m).', min_value=0.1, max_value=3.0),
-    P('camera_pitch_deg', 'Camera tilt down from horizontal.', min_value=-45.0,
-      max_value=60.0),
     P('depth_enabled', 'Publish camera/depth/image_raw (32FC1, metres, registered).'),
-    P('depth_max_m', 'Depth beyond this is NaN (no return).', min_value=0.5, max_value=100.0),
-    P('camera_frame_id', 'Optical frame of the colour and depth images.'),
     P('scan_rate_hz', 'Rate of scan.', min_value=1.0, max_value=100.0),
-    P('scan_beams', 'Lidar beams.', min_value=8, max_value=4096),
-    P('scan_fov_deg', 'Lidar field of view.', min_value=10.0, max_value=360.0),
-    P('scan_range_min', 'Shortest range reported (m).', min_value=0.0, max_value=5.0),
-    P('scan_range_max', 'Longest range; beyond is +inf (REP 117).', min_value=1.0,
-      max_value=100.0),
     P('scan_noise_std', 'Gaussian range noise (m).', min_value=0.0, max_value=1.0),
-    P('scan_x', 'Lidar position ahead of base_link (m).', min_value=-2.0, max_value=2.0),
-    P('scan_z', 'Lidar height above the floor (m).', min_value=0.05, max_value=3.0),
-    P('laser_frame_id', 'Frame of scan.'),
     P('odom_frame_id', 'Frame of odom (the world frame of the scenario).'),
-    P('base_frame_id', 'Child frame of odom.'),
-    P('robot_length', 'Robot footprint length (m).', min_value=0.1, max_value=5.0),
-    P('robot_width', 'Robot footprint width (m).', min_value=0.1, max_value=5.0),
     P('robot_max_speed', 'Speed limit of the base (m/s).', min_value=0.1, max_value=5.0),
     P('robot_max_yaw_rate', 'Turn rate limit of the base (rad/s).', min_value=0.1,
       max_value=6.0),
@@ -109,17 +93,20 @@ class SimulatorNode(Node):
         # error above should not wait for them.
         from perception.sim.recorder import GroundTruthRecorder
         from perception.sim.scenario import load_scenario, scenario_path
-        from perception.sim.world import CameraSpec, LidarSpec, RobotSpec, World
+        from perception.sim.robot_model import SimulatedSensors
+        from perception.sim.world import RobotSpec, World
 
-        robot = RobotSpec(length=p['robot_length'], width=p['robot_width'],
+        description = load_robot_description(p['robot_description'])
+        geometry = SimulatedSensors(description, p['lidar'], p['camera'])
+        self.frames = {'base': description.base_frame, 'laser': geometry.lidar.frame_id,
+                       'camera': geometry.camera.frame_id}
+        robot = RobotSpec(length=description.footprint.length,
+                          width=description.footprint.width,
+                          height=description.footprint.height,
                           max_speed=p['robot_max_speed'], max_yaw_rate=p['robot_max_yaw_rate'],
                           max_accel=p['robot_max_accel'], max_decel=p['robot_max_decel'])
-        camera = CameraSpec(width=p['camera_width'], height=p['camera_height'],
-                            fovy_deg=p['camera_fovy_deg'], x=p['camera_x'], z=p['camera_z'],
-                            pitch_deg=p['camera_pitch_deg'], max_depth=p['depth_max_m'])
-        lidar = LidarSpec(beams=p['scan_beams'], fov_deg=p['scan_fov_deg'],
-                          range_min=p['scan_range_min'], range_max=p['scan_range_max'],
-                          noise_std=p['scan_noise_std'], x=p['scan_x'], z=p['scan_z'])
+        camera = geometry.camera_spec()
+        lidar = geometry.lidar_spec(p['scan_noise_std'])
         path = scenario_path(p['scenario'], config_path('scenarios'))
         self.scenario = load_scenario(path, (robot.length, robot.width))
         self.world = World(self.scenario, robot, camera, lidar, seed=p['seed'])
@@ -256,7 +243,7 @@ class SimulatorNode(Node):
         x, y, yaw = self.world.pose()
         v, vy, w = self.world.body_velocity()
         msg = Odometry(header=self._header(stamp, self.p['odom_frame_id']),
-                       child_frame_id=self.p['base_frame_id'])
+                       child_frame_id=self.frames['base'])
         msg.pose.pose.position.x, msg.pose.pose.position.y = x, y
         msg.pose.pose.orientation.z = math.sin(yaw / 2)
         msg.pose.pose.orientation.w = math.cos(yaw / 2)
@@ -272,7 +259,7 @@ class SimulatorNode(Node):
         spec = self.world.lidar
         ranges = self.world.scan()
         angles = spec.angles()
-        msg = LaserScan(header=self._header(stamp, self.p['laser_frame_id']))
+        msg = LaserScan(header=self._header(stamp, self.frames['laser']))
         msg.angle_min = float(angles[0])
         msg.angle_max = float(angles[-1])
         msg.angle_increment = float(angles[1] - angles[0]) if len(angles) > 1 else 0.0
@@ -290,7 +277,7 @@ class SimulatorNode(Node):
         start = time.perf_counter()
         frame = self.world.render(rgb=True, depth=p['depth_enabled'], boxes=want_boxes)
         self.render_ms = (time.perf_counter() - start) * 1000  # colour, depth, boxes
-        header = self._header(stamp, p['camera_frame_id'])
+        header = self._header(stamp, self.frames['camera'])
         info = calibration_to_camera_info(self.calibration, header)
         # Each camera_info first, so a listener has the intrinsics when its image arrives.
         self.pub_info.publish(info)
