@@ -22,10 +22,15 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
-COLORS = {  # BGR
+from perception.sim.actors import ACTOR_TYPES, by_class
+
+COLORS = {  # BGR, by class
     'rack': (150, 90, 40), 'pallet': (60, 120, 170), 'box': (90, 160, 210),
-    'wall': (120, 120, 120), 'person': (40, 40, 220), 'forklift': (0, 190, 240),
+    'wall': (120, 120, 120),
+    **{t.detection_class: t.plan_color for t in ACTOR_TYPES.values()},
 }
+#: What a robot must not touch: actors, pallets and loose boxes.
+WATCHED = {t.detection_class for t in ACTOR_TYPES.values()} | {'pallet', 'box'}
 
 
 def stops(steps: List[dict], speed: float = 0.05, hold: float = 0.5) -> List[dict]:
@@ -52,10 +57,10 @@ def summarize(records: List[dict]) -> dict:
     frames = [r for r in records if r['type'] == 'frame']
     travelled = sum(math.hypot(b['robot']['x'] - a['robot']['x'], b['robot']['y'] -
                                a['robot']['y']) for a, b in zip(steps, steps[1:]))
-    # Clearance to what a robot must not touch: people, forklifts, pallets and loose boxes
-    # (cartons on shelves sit inside their rack's footprint).
+    # Clearance to what a robot must not touch (cartons on shelves sit inside their rack's
+    # footprint).
     watched = {name for name, kind in scenario['objects'].items()
-               if kind in ('person', 'forklift', 'pallet', 'box') and '~' not in name}
+               if kind in WATCHED and '~' not in name}
     clearance = {name: min((s['objects'][name]['distance'] for s in steps), default=None)
                  for name in sorted(watched)}
     seen: Dict[str, int] = {}
@@ -93,13 +98,13 @@ def draw_plan(records: List[dict], path: str, scale: float = 40.0) -> None:
     cv2.rectangle(image, px(x0, y1), px(x1, y0), (225, 225, 225), -1)
     for name, corners in scenario['footprints'].items():
         kind = scenario['objects'][name]
-        if kind in ('person', 'forklift'):
-            continue
+        if by_class(kind):
+            continue  # actors move: drawn below
         cv2.fillPoly(image, [np.array([px(*c) for c in corners], np.int32)], COLORS[kind])
     # Actors over time: a faint trail, and where each was at the robot's stops.
     stop_times = [s['t'] for s in stops(steps)]
     for name, kind in scenario['objects'].items():
-        if kind not in ('person', 'forklift'):
+        if not by_class(kind):
             continue
         trail = [px(s['objects'][name]['x'], s['objects'][name]['y']) for s in steps]
         for a, b in zip(trail, trail[1:]):
@@ -132,8 +137,10 @@ def draw_plan(records: List[dict], path: str, scale: float = 40.0) -> None:
         cv2.drawMarker(image, (x, y), (0, 0, 255), cv2.MARKER_TILTED_CROSS, 28, 4)
     if path_px:
         cv2.circle(image, path_px[0], 6, (60, 160, 60), -1)
-    legend = (f'{scenario["name"]}: robot path (green), stops (black outline), collisions '
-              '(red X), people (red), forklifts (yellow), racks (blue), pallets (brown)')
+    legend = ', '.join(['robot path (green)', 'stops (black outline)', 'collisions (red X)']
+                       + [t.plan_legend for t in ACTOR_TYPES.values()]
+                       + ['racks (blue)', 'pallets (brown)'])
+    legend = f'{scenario["name"]}: {legend}'
     cv2.putText(image, legend, (margin, height - 30), cv2.FONT_HERSHEY_SIMPLEX, 0.42,
                 (0, 0, 0), 1, cv2.LINE_AA)
     cv2.imwrite(path, image)
