@@ -17,11 +17,14 @@ The main job: run the stack in the simulated warehouse and write a report of wha
 
 For each scenario, the `sim` stack (simulator and route driver, on simulated time) runs as
 separate processes through the launcher; the simulator records the ground truth, and the report
-(report.md, report.json, plan.png) is built from it.
+(report.md, report.json, plan.png) is built from it, under <report dir>/<scenario name>/, where
+the name is the one inside the scenario file, wherever the file is.
 """
 
 import os
+import re
 import sys
+from typing import List
 
 import yaml
 
@@ -29,23 +32,40 @@ from perception import launcher
 from perception.params import config_path, package_share
 from perception.sim.recorder import read_ground_truth
 from perception.sim.report import write_report
-from perception.sim.scenario import list_scenarios, load_scenario, scenario_path
+from perception.sim.scenario import list_scenarios, load_scenario, Scenario, scenario_path
+from perception.sim.scenario import ScenarioError
+
+#: Scenario names that make a plain directory name under the report directory.
+REPORT_NAME = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*')
 
 
-def run_scenario(name: str, report_dir: str, realtime: bool) -> dict:
+def load_scenarios(choice: str) -> List[Scenario]:
+    """Load 'all' the shipped scenarios, one by name, or one from a path; ScenarioError if bad."""
+    directory = config_path('scenarios')
+    names = list_scenarios(directory) if choice == 'all' else [choice]
+    scenarios = [load_scenario(os.path.abspath(scenario_path(n, directory))) for n in names]
+    for scenario in scenarios:
+        if not REPORT_NAME.fullmatch(scenario.name):
+            raise ScenarioError(f'{scenario.source}: name {scenario.name!r} cannot name a report '
+                                'directory; use letters, digits, _, - and . (not first)')
+    return scenarios
+
+
+def run_scenario(scenario: Scenario, report_dir: str, realtime: bool) -> dict:
     """Run one scenario through the launcher; return its report figures."""
+    name = scenario.name
     directory = os.path.abspath(os.path.join(report_dir, name))
     os.makedirs(directory, exist_ok=True)
     truth = os.path.join(directory, 'ground_truth.jsonl')
     if os.path.exists(truth):
         os.remove(truth)
-    scenario = load_scenario(scenario_path(name, config_path('scenarios')))
     params = os.path.join(directory, 'params.yaml')
     with open(params, 'w', encoding='utf-8') as stream:
+        # The nodes load the file the demo loaded, by its absolute path.
         yaml.safe_dump({
             '/**/simulator': {'ros__parameters': {
-                'scenario': name, 'ground_truth_file': truth, 'realtime': realtime}},
-            '/**/route_driver': {'ros__parameters': {'scenario': name}},
+                'scenario': scenario.source, 'ground_truth_file': truth, 'realtime': realtime}},
+            '/**/route_driver': {'ros__parameters': {'scenario': scenario.source}},
         }, stream)
     specs = launcher.stack_processes('sim', package_share(), params_file=params,
                                      use_sim_time=True)
@@ -64,9 +84,12 @@ def run_scenario(name: str, report_dir: str, realtime: bool) -> dict:
 
 def main(args) -> int:
     """Run the chosen scenarios; write args.report_dir; return non-zero if a run failed."""
-    names = list_scenarios(os.path.join(package_share(), 'config', 'scenarios')) \
-        if args.scenario == 'all' else [args.scenario]
-    results = [run_scenario(name, args.report_dir, not args.fast) for name in names]
+    try:
+        scenarios = load_scenarios(args.scenario)
+    except ScenarioError as exc:
+        print(f'perception demo: {exc}', file=sys.stderr)
+        return 2
+    results = [run_scenario(s, args.report_dir, not args.fast) for s in scenarios]
     index = ['# perception demo', '', '| scenario | stops | collisions | closest approach | '
              'real-time factor | report |', '| --- | --- | --- | --- | --- | --- |']
     for r in results:
