@@ -19,12 +19,16 @@ For each scenario, the `sim` stack (simulator and route driver, on simulated tim
 separate processes through the launcher; the simulator records the ground truth, and the report
 (report.md, report.json, plan.png) is built from it, under <report dir>/<scenario name>/, where
 the name is the one inside the scenario file, wherever the file is.
+
+A run that fails at start (a node died before the robot moved) is run once more, and the
+report and the index say so: one crash while starting does not cost a whole scenario.
 """
 
+import json
 import os
 import re
 import sys
-from typing import List
+from typing import List, Optional, Tuple
 
 import yaml
 
@@ -37,6 +41,10 @@ from perception.sim.scenario import ScenarioError
 
 #: Scenario names that make a plain directory name under the report directory.
 REPORT_NAME = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*')
+#: What a run writes besides its ground truth and parameters.
+REPORT_FILES = ('report.md', 'report.json', 'plan.png', 'ground_truth_attempt1.jsonl')
+#: Faster than this (m/s), the robot has moved: the stack got going.
+MOVED_MPS = 0.01
 
 
 def load_scenarios(choice: str) -> List[Scenario]:
@@ -51,14 +59,57 @@ def load_scenarios(choice: str) -> List[Scenario]:
     return scenarios
 
 
+def failed_at_start(status: int, records: Optional[List[dict]]) -> bool:
+    """
+    Tell whether a run ended before the simulation got going, so running it again loses nothing.
+
+    That is: the launcher ended it because a node died or could not start, and the ground
+    truth is missing, or shows the robot never moved, never got a command and touched nothing.
+    """
+    if status == launcher.EXIT_OK:
+        return False
+    records = records or []
+    if any(r.get('type') in ('summary', 'collision') for r in records):
+        return False
+    return not any(r.get('type') == 'step' and (
+        abs(r['robot']['v']) > MOVED_MPS or any(r['command'])) for r in records)
+
+
+def _read_truth(path: str) -> List[dict]:
+    """Ground truth as far as it was written; empty when none is usable."""
+    if not os.path.exists(path):
+        return []
+    try:
+        records = read_ground_truth(path, cut_short_ok=True)
+    except ValueError:
+        return []
+    return records if any(r.get('type') == 'scenario' for r in records) else []
+
+
+def _attempt(specs, scenario: Scenario, truth: str) -> Tuple[int, str, List[dict]]:
+    """Run the stack once; return the launcher's status, why it stopped, and the ground truth."""
+    if os.path.exists(truth):
+        os.remove(truth)
+    supervisor = launcher.Supervisor(specs)
+    # The simulator ends the stack when the scenario is over; the limit only guards a hang.
+    status = supervisor.run(duration=scenario.duration_s * 3 + 60)
+    return status, supervisor.stop_reason, _read_truth(truth)
+
+
 def run_scenario(scenario: Scenario, report_dir: str, realtime: bool) -> dict:
-    """Run one scenario through the launcher; return its report figures."""
+    """
+    Run one scenario through the launcher; return its report figures.
+
+    A run that fails at start (failed_at_start) is run once more; the report and the figures
+    say so (attempts, retry).
+    """
     name = scenario.name
     directory = os.path.abspath(os.path.join(report_dir, name))
     os.makedirs(directory, exist_ok=True)
+    for stale in REPORT_FILES:  # a report of an earlier run must not pass for this one's
+        if os.path.exists(os.path.join(directory, stale)):
+            os.remove(os.path.join(directory, stale))
     truth = os.path.join(directory, 'ground_truth.jsonl')
-    if os.path.exists(truth):
-        os.remove(truth)
     params = os.path.join(directory, 'params.yaml')
     with open(params, 'w', encoding='utf-8') as stream:
         # The nodes load the file the demo loaded, by its absolute path.
@@ -71,15 +122,38 @@ def run_scenario(scenario: Scenario, report_dir: str, realtime: bool) -> dict:
                                      use_sim_time=True)
     print(f'== {name}: {scenario.description} ({scenario.duration_s:g} s simulated)',
           flush=True)
-    # The simulator ends the stack when the scenario is over; the limit only guards a hang.
-    status = launcher.Supervisor(specs).run(duration=scenario.duration_s * 3 + 60)
-    if not os.path.exists(truth):
-        return {'scenario': name, 'launcher_exit_status': status,
-                'error': 'the simulator wrote no ground truth'}
-    figures = write_report(read_ground_truth(truth), directory,
-                           {'launcher_exit_status': status})
+    retry = ''
+    status, reason, records = _attempt(specs, scenario, truth)
+    if failed_at_start(status, records):
+        retry = (f'attempt 1 failed at start ({reason}; launcher exit status {status}) before '
+                 'the robot moved; the scenario was run again')
+        print(f'== {name}: {retry}', flush=True)
+        if os.path.exists(truth):  # kept for whoever looks into the failure
+            os.replace(truth, os.path.join(directory, 'ground_truth_attempt1.jsonl'))
+        status, reason, records = _attempt(specs, scenario, truth)
+    extra = {'launcher_exit_status': status, 'attempts': 2 if retry else 1}
+    if retry:
+        extra['retry'] = retry
+    if status != launcher.EXIT_OK:
+        extra['launcher_stop_reason'] = reason
+    if not records:
+        result = {'scenario': name, **extra, 'error': 'the simulator wrote no ground truth'}
+        lines = [f'# Simulated run: {name}', ''] + [f'- {k}: {v}' for k, v in result.items()
+                                                    if k != 'scenario']
+        with open(os.path.join(directory, 'report.json'), 'w', encoding='utf-8') as stream:
+            json.dump(result, stream, indent=2)
+        with open(os.path.join(directory, 'report.md'), 'w', encoding='utf-8') as stream:
+            stream.write('\n'.join(lines) + '\n')
+        return result
+    figures = write_report(records, directory, extra)
     print(open(os.path.join(directory, 'report.md'), encoding='utf-8').read(), flush=True)
     return figures
+
+
+def _attempts_cell(result: dict) -> str:
+    if result['attempts'] == 1:
+        return '1'
+    return f'{result["attempts"]} (retried: {result["retry"]})'
 
 
 def main(args) -> int:
@@ -91,20 +165,24 @@ def main(args) -> int:
         return 2
     results = [run_scenario(s, args.report_dir, not args.fast) for s in scenarios]
     index = ['# perception demo', '', '| scenario | stops | collisions | closest approach | '
-             'real-time factor | report |', '| --- | --- | --- | --- | --- | --- |']
+             'real-time factor | attempts | report |', '|' + ' --- |' * 7]
     for r in results:
+        link = f'[report]({r["scenario"]}/report.md)'
         if 'error' in r:
-            index.append(f'| {r["scenario"]} | | | | | {r["error"]} |')
+            index.append(f'| {r["scenario"]} | | | | | {_attempts_cell(r)} | {r["error"]}: '
+                         f'{link} |')
             continue
         clearance = ', '.join(f'{k} {v:.2f} m' for k, v in r['min_clearance_m'].items()) or '-'
         index.append(f'| {r["scenario"]} | {len(r["stops"])} | {len(r["collisions"])} | '
-                     f'{clearance} | {r["realtime_factor"]} | '
-                     f'[report]({r["scenario"]}/report.md) |')
+                     f'{clearance} | {r["realtime_factor"]} | {_attempts_cell(r)} | {link} |')
     path = os.path.join(args.report_dir, 'index.md')
     with open(path, 'w', encoding='utf-8') as stream:
         stream.write('\n'.join(index) + '\n')
     print('\n'.join(index))
     print(f'\nreports written under {os.path.abspath(args.report_dir)} (index.md)')
+    for r in results:
+        if 'retry' in r:
+            print(f'retried: {r["scenario"]}: {r["retry"]}', file=sys.stderr)
     failed = [r['scenario'] for r in results
               if 'error' in r or r['launcher_exit_status'] != launcher.EXIT_OK]
     if failed:
