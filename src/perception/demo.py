@@ -17,11 +17,18 @@ The main job: run the stack in the simulated warehouse and write a report of wha
 
 For each scenario, the `sim` stack (simulator and route driver, on simulated time) runs as
 separate processes through the launcher; the simulator records the ground truth, and the report
-(report.md, report.json, plan.png) is built from it.
+(report.md, report.json, plan.png) is built from it, under <report dir>/<scenario name>/, where
+the name is the one inside the scenario file, wherever the file is.
+
+A run that fails at start (a node died before the robot moved) is run once more, and the
+report and the index say so: one crash while starting does not cost a whole scenario.
 """
 
+import json
 import os
+import re
 import sys
+from typing import List, Optional, Tuple
 
 import yaml
 
@@ -29,59 +36,153 @@ from perception import launcher
 from perception.params import config_path, package_share
 from perception.sim.recorder import read_ground_truth
 from perception.sim.report import write_report
-from perception.sim.scenario import list_scenarios, load_scenario, scenario_path
+from perception.sim.scenario import list_scenarios, load_scenario, Scenario, scenario_path
+from perception.sim.scenario import ScenarioError
+
+#: Scenario names that make a plain directory name under the report directory.
+REPORT_NAME = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*')
+#: What a run writes besides its ground truth and parameters.
+REPORT_FILES = ('report.md', 'report.json', 'plan.png', 'ground_truth_attempt1.jsonl')
+#: Faster than this (m/s), the robot has moved: the stack got going.
+MOVED_MPS = 0.01
 
 
-def run_scenario(name: str, report_dir: str, realtime: bool) -> dict:
-    """Run one scenario through the launcher; return its report figures."""
-    directory = os.path.abspath(os.path.join(report_dir, name))
-    os.makedirs(directory, exist_ok=True)
-    truth = os.path.join(directory, 'ground_truth.jsonl')
+def load_scenarios(choice: str) -> List[Scenario]:
+    """Load 'all' the shipped scenarios, one by name, or one from a path; ScenarioError if bad."""
+    directory = config_path('scenarios')
+    names = list_scenarios(directory) if choice == 'all' else [choice]
+    scenarios = [load_scenario(os.path.abspath(scenario_path(n, directory))) for n in names]
+    for scenario in scenarios:
+        if not REPORT_NAME.fullmatch(scenario.name):
+            raise ScenarioError(f'{scenario.source}: name {scenario.name!r} cannot name a report '
+                                'directory; use letters, digits, _, - and . (not first)')
+    return scenarios
+
+
+def failed_at_start(status: int, records: Optional[List[dict]]) -> bool:
+    """
+    Tell whether a run ended before the simulation got going, so running it again loses nothing.
+
+    That is: the launcher ended it because a node died or could not start, and the ground
+    truth is missing, or shows the robot never moved, never got a command and touched nothing.
+    """
+    if status == launcher.EXIT_OK:
+        return False
+    records = records or []
+    if any(r.get('type') in ('summary', 'collision') for r in records):
+        return False
+    return not any(r.get('type') == 'step' and (
+        abs(r['robot']['v']) > MOVED_MPS or any(r['command'])) for r in records)
+
+
+def _read_truth(path: str) -> List[dict]:
+    """Ground truth as far as it was written; empty when none is usable."""
+    if not os.path.exists(path):
+        return []
+    try:
+        records = read_ground_truth(path, cut_short_ok=True)
+    except ValueError:
+        return []
+    return records if any(r.get('type') == 'scenario' for r in records) else []
+
+
+def _attempt(specs, scenario: Scenario, truth: str) -> Tuple[int, str, List[dict]]:
+    """Run the stack once; return the launcher's status, why it stopped, and the ground truth."""
     if os.path.exists(truth):
         os.remove(truth)
-    scenario = load_scenario(scenario_path(name, config_path('scenarios')))
+    supervisor = launcher.Supervisor(specs)
+    # The simulator ends the stack when the scenario is over; the limit only guards a hang.
+    status = supervisor.run(duration=scenario.duration_s * 3 + 60)
+    return status, supervisor.stop_reason, _read_truth(truth)
+
+
+def run_scenario(scenario: Scenario, report_dir: str, realtime: bool) -> dict:
+    """
+    Run one scenario through the launcher; return its report figures.
+
+    A run that fails at start (failed_at_start) is run once more; the report and the figures
+    say so (attempts, retry).
+    """
+    name = scenario.name
+    directory = os.path.abspath(os.path.join(report_dir, name))
+    os.makedirs(directory, exist_ok=True)
+    for stale in REPORT_FILES:  # a report of an earlier run must not pass for this one's
+        if os.path.exists(os.path.join(directory, stale)):
+            os.remove(os.path.join(directory, stale))
+    truth = os.path.join(directory, 'ground_truth.jsonl')
     params = os.path.join(directory, 'params.yaml')
     with open(params, 'w', encoding='utf-8') as stream:
+        # The nodes load the file the demo loaded, by its absolute path.
         yaml.safe_dump({
             '/**/simulator': {'ros__parameters': {
-                'scenario': name, 'ground_truth_file': truth, 'realtime': realtime}},
-            '/**/route_driver': {'ros__parameters': {'scenario': name}},
+                'scenario': scenario.source, 'ground_truth_file': truth, 'realtime': realtime}},
+            '/**/route_driver': {'ros__parameters': {'scenario': scenario.source}},
         }, stream)
     specs = launcher.stack_processes('sim', package_share(), params_file=params,
                                      use_sim_time=True)
     print(f'== {name}: {scenario.description} ({scenario.duration_s:g} s simulated)',
           flush=True)
-    # The simulator ends the stack when the scenario is over; the limit only guards a hang.
-    status = launcher.Supervisor(specs).run(duration=scenario.duration_s * 3 + 60)
-    if not os.path.exists(truth):
-        return {'scenario': name, 'launcher_exit_status': status,
-                'error': 'the simulator wrote no ground truth'}
-    figures = write_report(read_ground_truth(truth), directory,
-                           {'launcher_exit_status': status})
+    retry = ''
+    status, reason, records = _attempt(specs, scenario, truth)
+    if failed_at_start(status, records):
+        retry = (f'attempt 1 failed at start ({reason}; launcher exit status {status}) before '
+                 'the robot moved; the scenario was run again')
+        print(f'== {name}: {retry}', flush=True)
+        if os.path.exists(truth):  # kept for whoever looks into the failure
+            os.replace(truth, os.path.join(directory, 'ground_truth_attempt1.jsonl'))
+        status, reason, records = _attempt(specs, scenario, truth)
+    extra = {'launcher_exit_status': status, 'attempts': 2 if retry else 1}
+    if retry:
+        extra['retry'] = retry
+    if status != launcher.EXIT_OK:
+        extra['launcher_stop_reason'] = reason
+    if not records:
+        result = {'scenario': name, **extra, 'error': 'the simulator wrote no ground truth'}
+        lines = [f'# Simulated run: {name}', ''] + [f'- {k}: {v}' for k, v in result.items()
+                                                    if k != 'scenario']
+        with open(os.path.join(directory, 'report.json'), 'w', encoding='utf-8') as stream:
+            json.dump(result, stream, indent=2)
+        with open(os.path.join(directory, 'report.md'), 'w', encoding='utf-8') as stream:
+            stream.write('\n'.join(lines) + '\n')
+        return result
+    figures = write_report(records, directory, extra)
     print(open(os.path.join(directory, 'report.md'), encoding='utf-8').read(), flush=True)
     return figures
 
 
+def _attempts_cell(result: dict) -> str:
+    if result['attempts'] == 1:
+        return '1'
+    return f'{result["attempts"]} (retried: {result["retry"]})'
+
+
 def main(args) -> int:
     """Run the chosen scenarios; write args.report_dir; return non-zero if a run failed."""
-    names = list_scenarios(os.path.join(package_share(), 'config', 'scenarios')) \
-        if args.scenario == 'all' else [args.scenario]
-    results = [run_scenario(name, args.report_dir, not args.fast) for name in names]
+    try:
+        scenarios = load_scenarios(args.scenario)
+    except ScenarioError as exc:
+        print(f'perception demo: {exc}', file=sys.stderr)
+        return 2
+    results = [run_scenario(s, args.report_dir, not args.fast) for s in scenarios]
     index = ['# perception demo', '', '| scenario | stops | collisions | closest approach | '
-             'real-time factor | report |', '| --- | --- | --- | --- | --- | --- |']
+             'real-time factor | attempts | report |', '|' + ' --- |' * 7]
     for r in results:
+        link = f'[report]({r["scenario"]}/report.md)'
         if 'error' in r:
-            index.append(f'| {r["scenario"]} | | | | | {r["error"]} |')
+            index.append(f'| {r["scenario"]} | | | | | {_attempts_cell(r)} | {r["error"]}: '
+                         f'{link} |')
             continue
         clearance = ', '.join(f'{k} {v:.2f} m' for k, v in r['min_clearance_m'].items()) or '-'
         index.append(f'| {r["scenario"]} | {len(r["stops"])} | {len(r["collisions"])} | '
-                     f'{clearance} | {r["realtime_factor"]} | '
-                     f'[report]({r["scenario"]}/report.md) |')
+                     f'{clearance} | {r["realtime_factor"]} | {_attempts_cell(r)} | {link} |')
     path = os.path.join(args.report_dir, 'index.md')
     with open(path, 'w', encoding='utf-8') as stream:
         stream.write('\n'.join(index) + '\n')
     print('\n'.join(index))
     print(f'\nreports written under {os.path.abspath(args.report_dir)} (index.md)')
+    for r in results:
+        if 'retry' in r:
+            print(f'retried: {r["scenario"]}: {r["retry"]}', file=sys.stderr)
     failed = [r['scenario'] for r in results
               if 'error' in r or r['launcher_exit_status'] != launcher.EXIT_OK]
     if failed:

@@ -140,6 +140,11 @@ class Supervisor:
         self._stop_reason = ''
         self._output_lock = threading.Lock()
 
+    @property
+    def stop_reason(self) -> str:
+        """Say why run() stopped: a signal, the duration, or a node that finished or died."""
+        return self._stop_reason
+
     def log(self, text: str) -> None:
         """Write a line of the launcher's own."""
         self._write(f'[launch] {text}\n')
@@ -187,7 +192,8 @@ class Supervisor:
             for child in self.children:
                 self._start(child)
         except OSError as exc:
-            self.log(f'cannot start {child.spec.name}: {exc}')
+            self._stop_reason = f'cannot start {child.spec.name}: {exc}'
+            self.log(self._stop_reason)
             self._shutdown()
             return EXIT_START_FAILED
         deadline = None if duration is None else time.monotonic() + duration

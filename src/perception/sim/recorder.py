@@ -83,7 +83,21 @@ class GroundTruthRecorder:
         return summary
 
 
-def read_ground_truth(path: str) -> List[dict]:
-    """Read every record of a ground-truth file."""
+def read_ground_truth(path: str, cut_short_ok: bool = False) -> List[dict]:
+    """
+    Read every record of a ground-truth file.
+
+    With cut_short_ok, a last line that is not whole (a simulator killed while writing it) is
+    left out instead of raising ValueError.
+    """
     with open(path, encoding='utf-8') as stream:
-        return [json.loads(line) for line in stream if line.strip()]
+        lines = [line for line in stream if line.strip()]
+    records = []
+    for i, line in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            if cut_short_ok and i == len(lines) - 1:
+                break
+            raise
+    return records

@@ -14,18 +14,102 @@
 
 """What happened in a simulated run: figures and a top-down picture, from its ground truth."""
 
+from dataclasses import dataclass
 import json
 import math
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-COLORS = {  # BGR
+from perception.sim.actors import ACTOR_TYPES, by_class
+
+COLORS = {  # BGR, by class
     'rack': (150, 90, 40), 'pallet': (60, 120, 170), 'box': (90, 160, 210),
-    'wall': (120, 120, 120), 'person': (40, 40, 220), 'forklift': (0, 190, 240),
+    'wall': (120, 120, 120),
+    **{t.detection_class: t.plan_color for t in ACTOR_TYPES.values()},
 }
+#: What a robot must not touch: actors, pallets and loose boxes.
+WATCHED = {t.detection_class for t in ACTOR_TYPES.values()} | {'pallet', 'box'}
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+LABEL_SCALE = 0.45
+Rect = Tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, ends excluded
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text placed on the plan: where it is drawn and the pixels it covers."""
+
+    text: str
+    anchor: Tuple[int, int]  # the pixel it names
+    origin: Tuple[int, int]  # cv2.putText's origin: the left end of the baseline
+    rect: Rect  # the pixels the text covers, with a pixel of padding
+    leader: bool  # placed away from its anchor: a line joins them
+
+
+def _disjoint(a: Rect, b: Rect) -> bool:
+    return a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+
+
+def _nearest_point(rect: Rect, point: Tuple[int, int]) -> Tuple[int, int]:
+    return (min(max(point[0], rect[0]), rect[2] - 1), min(max(point[1], rect[1]), rect[3] - 1))
+
+
+def _candidates(anchor: Tuple[int, int], box: Tuple[int, int], offset: int, reach: float):
+    """Yield top-left corners for a label, best first, and whether each is beside the anchor."""
+    (ax, ay), (box_w, box_h) = anchor, box
+    # The four sides of the anchor, and centred above and below it.
+    for x, y in ((ax + offset, ay - offset - box_h), (ax - offset - box_w, ay - offset - box_h),
+                 (ax + offset, ay + offset), (ax - offset - box_w, ay + offset),
+                 (ax - box_w // 2, ay - offset - box_h), (ax - box_w // 2, ay + offset)):
+        yield x, y, True
+    # Then rings around it, one label height apart, out to `reach`.
+    step = box_h + 2
+    for ring in range(1, int(reach / step) + 2):
+        radius = offset + ring * step
+        turns = max(8, int(2 * math.pi * radius / step))
+        for k in range(turns):
+            angle = -math.pi / 2 + 2 * math.pi * k / turns
+            cx, cy = ax + radius * math.cos(angle), ay + radius * math.sin(angle)
+            yield int(round(cx - box_w / 2)), int(round(cy - box_h / 2)), False
+
+
+def place_labels(labels: Sequence[Tuple[str, Tuple[int, int]]], size: Tuple[int, int],
+                 taken: Sequence[Rect] = (), scale: float = LABEL_SCALE, thickness: int = 1,
+                 offset: int = 8) -> List[Label]:
+    """
+    Place texts near their anchors so that no two overlap, nor any rectangle in taken.
+
+    Greedy, in the order given: beside the anchor (above right first), then on rings around it
+    further and further out, over the whole picture (a leader line then joins label and
+    anchor). A label that finds no room in the picture (width, height) goes in a row below it,
+    so none is ever dropped or drawn over another; the caller makes room there.
+    """
+    width, height = size
+    placed: List[Rect] = list(taken)
+    # No label hides a point another one names.
+    anchors = [(ax - 2, ay - 2, ax + 3, ay + 3) for _text, (ax, ay) in labels]
+    out: List[Label] = []
+    overflow_y = height
+    for text, anchor in labels:
+        (w, h), base = cv2.getTextSize(text, FONT, scale, thickness)
+        box = (w + 2, h + base + 2)  # a pixel of padding around the ink
+        blocked = placed + anchors
+        rect, beside = None, False
+        for x, y, near in _candidates(anchor, box, offset, math.hypot(width, height)):
+            candidate = (x, y, x + box[0], y + box[1])
+            if (x >= 0 and y >= 0 and candidate[2] <= width and candidate[3] <= height and
+                    all(_disjoint(candidate, r) for r in blocked)):
+                rect, beside = candidate, near
+                break
+        if rect is None:  # no room in the picture: a row below it
+            rect = (0, overflow_y, box[0], overflow_y + box[1])
+            overflow_y += box[1]
+        placed.append(rect)
+        out.append(Label(text, anchor, (rect[0] + 1, rect[3] - 1 - base), rect, not beside))
+    return out
 
 
 def stops(steps: List[dict], speed: float = 0.05, hold: float = 0.5) -> List[dict]:
@@ -52,10 +136,10 @@ def summarize(records: List[dict]) -> dict:
     frames = [r for r in records if r['type'] == 'frame']
     travelled = sum(math.hypot(b['robot']['x'] - a['robot']['x'], b['robot']['y'] -
                                a['robot']['y']) for a, b in zip(steps, steps[1:]))
-    # Clearance to what a robot must not touch: people, forklifts, pallets and loose boxes
-    # (cartons on shelves sit inside their rack's footprint).
+    # Clearance to what a robot must not touch (cartons on shelves sit inside their rack's
+    # footprint).
     watched = {name for name, kind in scenario['objects'].items()
-               if kind in ('person', 'forklift', 'pallet', 'box') and '~' not in name}
+               if kind in WATCHED and '~' not in name}
     clearance = {name: min((s['objects'][name]['distance'] for s in steps), default=None)
                  for name in sorted(watched)}
     seen: Dict[str, int] = {}
@@ -77,8 +161,12 @@ def summarize(records: List[dict]) -> dict:
     }
 
 
-def draw_plan(records: List[dict], path: str, scale: float = 40.0) -> None:
-    """Draw the warehouse from above: layout, the robot's path, its stops, people, collisions."""
+def draw_plan(records: List[dict], path: str, scale: float = 40.0) -> List[Label]:
+    """
+    Draw the warehouse from above: layout, the robot's path, its stops, people, collisions.
+
+    Return the labels as placed (none overlaps another, see place_labels).
+    """
     scenario = next(r for r in records if r['type'] == 'scenario')
     steps = [r for r in records if r['type'] == 'step']
     (x0, x1), (y0, y1) = scenario['floor']
@@ -93,13 +181,14 @@ def draw_plan(records: List[dict], path: str, scale: float = 40.0) -> None:
     cv2.rectangle(image, px(x0, y1), px(x1, y0), (225, 225, 225), -1)
     for name, corners in scenario['footprints'].items():
         kind = scenario['objects'][name]
-        if kind in ('person', 'forklift'):
-            continue
+        if by_class(kind):
+            continue  # actors move: drawn below
         cv2.fillPoly(image, [np.array([px(*c) for c in corners], np.int32)], COLORS[kind])
     # Actors over time: a faint trail, and where each was at the robot's stops.
     stop_times = [s['t'] for s in stops(steps)]
+    labels = []  # (text, anchor), placed once everything else is drawn
     for name, kind in scenario['objects'].items():
-        if kind not in ('person', 'forklift'):
+        if not by_class(kind):
             continue
         trail = [px(s['objects'][name]['x'], s['objects'][name]['y']) for s in steps]
         for a, b in zip(trail, trail[1:]):
@@ -109,12 +198,12 @@ def draw_plan(records: List[dict], path: str, scale: float = 40.0) -> None:
             cv2.circle(image, px(record['objects'][name]['x'], record['objects'][name]['y']),
                        int(0.3 * scale), COLORS[kind], -1)
         if trail:
-            cv2.putText(image, name, (trail[-1][0] + 8, trail[-1][1] - 8),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+            labels.append((name, trail[-1]))
     path_px = [px(s['robot']['x'], s['robot']['y']) for s in steps]
     for a, b in zip(path_px, path_px[1:]):
         cv2.line(image, a, b, (60, 160, 60), 3)
     length, width_m = scenario['robot']['length'], scenario['robot']['width']
+    outlines: List[Rect] = []  # labels keep off the stopped robot's outlines
     for stop in stops(steps):
         record = min(steps, key=lambda s: abs(s['t'] - stop['t']))
         r = record['robot']
@@ -122,21 +211,44 @@ def draw_plan(records: List[dict], path: str, scale: float = 40.0) -> None:
         corners = [(r['x'] + c * dx - s_ * dy, r['y'] + s_ * dx + c * dy)
                    for dx, dy in ((length / 2, width_m / 2), (-length / 2, width_m / 2),
                                   (-length / 2, -width_m / 2), (length / 2, -width_m / 2))]
-        cv2.polylines(image, [np.array([px(*p) for p in corners], np.int32)], True,
-                      (0, 0, 0), 2)
-        cv2.putText(image, f'stop t={stop["t"]:.1f}s', px(r['x'] - 0.8, r['y'] + 0.6),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        outline = np.array([px(*p) for p in corners], np.int32)
+        cv2.polylines(image, [outline], True, (0, 0, 0), 2)
+        x_min, y_min = outline.min(axis=0)
+        x_max, y_max = outline.max(axis=0)
+        outlines.append((int(x_min) - 1, int(y_min) - 1, int(x_max) + 2, int(y_max) + 2))
+        # Named at the top of its outline, so the label sits beside the robot, not on it.
+        top = ((int(x_min) + int(x_max)) // 2, int(y_min) - 1)
+        labels.append((f'stop t={stop["t"]:.1f}s', top))
     for event in (r for r in records if r['type'] == 'collision'):
         record = min(steps, key=lambda s: abs(s['t'] - event['t']))
         x, y = px(record['robot']['x'], record['robot']['y'])
         cv2.drawMarker(image, (x, y), (0, 0, 255), cv2.MARKER_TILTED_CROSS, 28, 4)
     if path_px:
         cv2.circle(image, path_px[0], 6, (60, 160, 60), -1)
-    legend = (f'{scenario["name"]}: robot path (green), stops (black outline), collisions '
-              '(red X), people (red), forklifts (yellow), racks (blue), pallets (brown)')
-    cv2.putText(image, legend, (margin, height - 30), cv2.FONT_HERSHEY_SIMPLEX, 0.42,
-                (0, 0, 0), 1, cv2.LINE_AA)
+    legend = ', '.join(['robot path (green)', 'stops (black outline)', 'collisions (red X)']
+                       + [t.plan_legend for t in ACTOR_TYPES.values()]
+                       + ['racks (blue)', 'pallets (brown)'])
+    legend = f'{scenario["name"]}: {legend}'
+    cv2.putText(image, legend, (margin, height - 30), FONT, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+    (legend_w, legend_h), base = cv2.getTextSize(legend, FONT, 0.42, 1)
+    legend_rect = (margin - 1, height - 30 - legend_h - 1, margin + legend_w + 1,
+                   height - 30 + base + 1)
+    placed = place_labels(labels, (width, height), taken=[legend_rect] + outlines)
+    bottom = max([height] + [label.rect[3] for label in placed])
+    if bottom > height:  # labels that found no room go in rows below the legend
+        image = np.vstack([image, np.full((bottom - height, width, 3), 255, np.uint8)])
+    for label in placed:
+        if label.leader:
+            cv2.line(image, label.anchor, _nearest_point(label.rect, label.anchor),
+                     (90, 90, 90), 1, cv2.LINE_AA)
+    for label in placed:
+        # A pale box under the text keeps it legible over lines and leader lines.
+        x0, y0, x1, y1 = label.rect
+        image[y0:y1, x0:x1] = (image[y0:y1, x0:x1] * 0.3 + 255 * 0.7).astype(np.uint8)
+        cv2.putText(image, label.text, label.origin, FONT, LABEL_SCALE, (0, 0, 0), 1,
+                    cv2.LINE_AA)
     cv2.imwrite(path, image)
+    return placed
 
 
 def write_report(records: List[dict], directory: str, extra: Optional[dict] = None) -> dict:

@@ -24,10 +24,11 @@ key or the object.
 from dataclasses import dataclass
 import math
 import os
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from perception.core import geometry
 from perception.core.yamlfile import read_yaml
+from perception.sim.actors import actor_type, ACTOR_TYPES, known_types
 
 CLASSES = ('person', 'forklift', 'pallet', 'box', 'rack')
 #: Classes a detector learns; racks are structure, not objects.
@@ -58,17 +59,24 @@ class Obstacle:
 
 @dataclass(frozen=True)
 class Actor:
-    """A person or a forklift that moves along a path."""
+    """Someone or something that moves along a path: a kind of perception.sim.actors."""
 
     name: str
-    kind: str  # person | forklift
+    kind: str  # a key of perception.sim.actors.ACTOR_TYPES
     path: Tuple[Tuple[float, float], ...]
     speed: float
     start_delay_s: float = 0.0
     start_when_robot_within: float = 0.0  # metres from the path's first point; 0: not used
     loop: bool = False
-    color: Tuple[float, float, float] = (0.2, 0.3, 0.8)
-    height: float = 1.75  # people
+    color: Optional[Tuple[float, float, float]] = None  # None: the kind's colour
+    height: Optional[float] = None  # None: the kind's height
+
+    def __post_init__(self):
+        kind = actor_type(self.kind)  # ValueError for a kind that is not registered
+        if self.color is None:
+            object.__setattr__(self, 'color', kind.color)
+        if self.height is None:
+            object.__setattr__(self, 'height', kind.height)
 
 
 @dataclass(frozen=True)
@@ -99,7 +107,7 @@ class Scenario:
     def objects(self) -> Dict[str, str]:
         """Map every named object (obstacles and actors) to its class."""
         out = {o.name: o.kind for o in self.obstacles if o.kind != 'wall'}
-        out.update({a.name: a.kind for a in self.actors})
+        out.update({a.name: actor_type(a.kind).detection_class for a in self.actors})
         return out
 
 
@@ -214,15 +222,19 @@ def _actor(item, index: int, source: str) -> Actor:
     name = reader.take('name', str, f'actor_{index}')
     reader.where = f'actors[{name}]'
     kind = reader.take('type', str, required=True)
-    if kind not in ('person', 'forklift'):
-        raise reader.error('type', f'must be person or forklift, got {kind!r}')
+    if kind not in ACTOR_TYPES:
+        raise reader.error('type', f'must be {known_types()}, got {kind!r}')
+    spec = ACTOR_TYPES[kind]
     path = reader.points('path', required=True, minimum=1)
-    speed = reader.number('speed', 1.2 if kind == 'person' else 1.5, low=0.0, high=6.0)
+    speed = reader.number('speed', spec.speed, low=0.0, high=6.0)
     delay = reader.number('start_delay_s', 0.0, low=0.0)
     within = reader.number('start_when_robot_within', 0.0, low=0.0)
     loop = reader.take('loop', bool, False)
-    color = reader.vector('color', 3, (0.2, 0.3, 0.8) if kind == 'person' else (0.95, 0.7, 0.1))
-    height = reader.number('height', 1.75, low=1.0, high=2.2) if kind == 'person' else 2.2
+    color = reader.vector('color', 3, spec.color)
+    height = spec.height  # a key `height` is unknown where the kind's model fixes it
+    if spec.height_range:
+        height = reader.number('height', spec.height, low=spec.height_range[0],
+                               high=spec.height_range[1])
     reader.done()
     return Actor(name, kind, path, speed, delay, within, loop, color, height)
 

@@ -16,9 +16,10 @@
 A warehouse scenario as a MuJoCo world: the robot, its sensors and the ground truth.
 
 The robot is a physical body on planar joints (x, y, yaw) driven by velocity actuators with
-limited force, so driving into a rack is a contact, not a pass-through. People and forklifts are
-kinematic (mocap) bodies that walk or drive their paths. Sensors: an RGB camera with registered
-depth, segmentation for ground-truth boxes, and a 2D lidar by ray casting.
+limited force, so driving into a rack is a contact, not a pass-through. Actors (people and
+forklifts, declared in perception.sim.actors) are kinematic (mocap) bodies that walk or drive
+their paths. Sensors: an RGB camera with registered depth, segmentation for ground-truth boxes,
+and a 2D lidar by ray casting.
 """
 
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ import mujoco
 import numpy as np
 
 from perception.core import geometry
+from perception.sim.actors import actor_type
+from perception.sim.mjcf import box as _box, color as _color
 from perception.sim.scenario import Actor, Obstacle, position_on_path, Scenario
 
 PHYSICS_DT = 0.002
@@ -109,21 +112,11 @@ class CameraFrame:
     boxes: List[dict] = field(default_factory=list)
 
 
-def _color(rgb, alpha=1.0) -> str:
-    return f'{rgb[0]:.3f} {rgb[1]:.3f} {rgb[2]:.3f} {alpha:.3f}'
-
-
 def _shade(name: str, base, spread=0.15) -> Tuple[float, float, float]:
     """Return a colour near base, fixed by a name: clutter differs but is reproducible."""
     digest = hashlib.sha256(name.encode()).digest()
     return tuple(min(1.0, max(0.0, c + spread * (digest[i] / 127.5 - 1)))
                  for i, c in enumerate(base))
-
-
-def _box(name, center, half, rgba, yaw=0.0, contype=1) -> str:
-    return (f'<geom name="{name}" type="box" pos="{center[0]:.4f} {center[1]:.4f} '
-            f'{center[2]:.4f}" size="{half[0]:.4f} {half[1]:.4f} {half[2]:.4f}" '
-            f'euler="0 0 {yaw:.5f}" rgba="{rgba}" contype="{contype}" conaffinity="{contype}"/>')
 
 
 def _local(obstacle: Obstacle, x, y):
@@ -173,48 +166,6 @@ def _obstacle_geoms(o: Obstacle) -> List[str]:
     return out
 
 
-def _person_bodies(a: Actor) -> List[str]:
-    """Build a person: torso and head in one mocap body, each limb in one of its own."""
-    p, h = f'obj:{a.name}:', a.height
-    skin, trousers = '0.85 0.65 0.5 1', '0.2 0.2 0.25 1'
-    torso = (f'<body name="actor:{a.name}" mocap="true" pos="{a.path[0][0]} {a.path[0][1]} 0">'
-             f'<geom name="{p}torso" type="capsule" fromto="0 0 {0.53 * h:.3f} 0 0 '
-             f'{0.78 * h:.3f}" size="0.17" rgba="{_color(a.color)}"/>'
-             f'<geom name="{p}head" type="sphere" pos="0 0 {0.9 * h:.3f}" size="0.11" '
-             f'rgba="{skin}"/></body>')
-    limbs = []
-    for limb, length, radius, rgba in (('leg_l', 0.48 * h, 0.07, trousers),
-                                       ('leg_r', 0.48 * h, 0.07, trousers),
-                                       ('arm_l', 0.34 * h, 0.05, _color(a.color)),
-                                       ('arm_r', 0.34 * h, 0.05, _color(a.color))):
-        limbs.append(f'<body name="limb:{a.name}:{limb}" mocap="true" pos="0 0 0">'
-                     f'<geom name="{p}{limb}" type="capsule" fromto="0 0 0 0 0 {-length:.3f}" '
-                     f'size="{radius}" rgba="{rgba}"/></body>')
-    return [torso] + limbs
-
-
-def _forklift_body(a: Actor) -> str:
-    p = f'obj:{a.name}:'
-    c = _color(a.color)
-    geoms = [
-        _box(f'{p}chassis', (0, 0, 0.55), (0.9, 0.55, 0.35), c),
-        _box(f'{p}counterweight', (-0.8, 0, 0.75), (0.15, 0.55, 0.45), c),
-        _box(f'{p}seat', (-0.3, 0, 1.05), (0.25, 0.25, 0.15), '0.1 0.1 0.1 1'),
-        _box(f'{p}mast_l', (0.95, 0.35, 1.2), (0.05, 0.06, 1.0), '0.2 0.2 0.2 1'),
-        _box(f'{p}mast_r', (0.95, -0.35, 1.2), (0.05, 0.06, 1.0), '0.2 0.2 0.2 1'),
-        _box(f'{p}fork_l', (1.5, 0.3, 0.1), (0.55, 0.06, 0.025), '0.25 0.25 0.25 1'),
-        _box(f'{p}fork_r', (1.5, -0.3, 0.1), (0.55, 0.06, 0.025), '0.25 0.25 0.25 1'),
-        _box(f'{p}roof', (-0.2, 0, 2.15), (0.6, 0.55, 0.03), '0.2 0.2 0.2 1'),
-    ]
-    for i, (x, y) in enumerate(((0.3, 0.5), (0.3, -0.5), (-0.7, 0.5), (-0.7, -0.5))):
-        geoms.append(_box(f'{p}guard{i}', (x, y, 1.55), (0.03, 0.03, 0.6), '0.2 0.2 0.2 1'))
-    for i, (x, y) in enumerate(((0.6, 0.5), (0.6, -0.5), (-0.6, 0.5), (-0.6, -0.5))):
-        geoms.append(f'<geom name="{p}wheel{i}" type="cylinder" pos="{x} {y} 0.25" '
-                     f'euler="1.5708 0 0" size="0.25 0.1" rgba="0.05 0.05 0.05 1"/>')
-    return (f'<body name="actor:{a.name}" mocap="true" pos="{a.path[0][0]} {a.path[0][1]} 0">'
-            + ''.join(geoms) + '</body>')
-
-
 def build_mjcf(scenario: Scenario, robot: RobotSpec, camera: CameraSpec,
                lidar: LidarSpec) -> str:
     """Write the scenario as an MJCF model."""
@@ -228,8 +179,7 @@ def build_mjcf(scenario: Scenario, robot: RobotSpec, camera: CameraSpec,
         f'{0.35 * level:.3f} {0.33 * level:.3f}" castshadow="false" attenuation="1 0.02 0"/>'
         for x in np.linspace(x0, x1, max(2, int((x1 - x0) / 8) + 1)))
     statics = ''.join(g for o in scenario.obstacles for g in _obstacle_geoms(o))
-    actors = ''.join(''.join(_person_bodies(a)) if a.kind == 'person' else _forklift_body(a)
-                     for a in scenario.actors)
+    actors = ''.join(''.join(actor_type(a.kind).bodies(a)) for a in scenario.actors)
     half = (robot.length / 2, robot.width / 2, robot.height / 2)
     return f"""<mujoco model="{scenario.name}">
   <compiler angle="radian"/>
@@ -279,18 +229,12 @@ def build_mjcf(scenario: Scenario, robot: RobotSpec, camera: CameraSpec,
 </mujoco>"""
 
 
-def _quat(yaw: float, pitch: float = 0.0) -> np.ndarray:
-    """Quaternion (w, x, y, z) of a yaw about z followed by a pitch about the new y."""
-    cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
-    cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
-    return np.array([cy * cp, -sy * sp, cy * sp, sy * cp])
-
-
 class ActorState:
     """Where an actor is along its path."""
 
     def __init__(self, actor: Actor):
         self.actor = actor
+        self.type = actor_type(actor.kind)
         self.started_at: Optional[float] = None
         self.travelled = 0.0
         self.pose = (actor.path[0][0], actor.path[0][1],
@@ -377,12 +321,7 @@ class World:
         """Footprint of every object, where it is now."""
         out = {o.name: o.footprint() for o in self.scenario.obstacles if o.kind != 'wall'}
         for state in self.actors:
-            x, y, yaw = state.pose
-            if state.actor.kind == 'person':
-                out[state.actor.name] = geometry.circle_polygon((x, y), 0.3, 10)
-            else:
-                out[state.actor.name] = geometry.rectangle(
-                    (x + 0.55 * math.cos(yaw), y + 0.55 * math.sin(yaw)), 3.2, 1.2, yaw)
+            out[state.actor.name] = state.type.footprint(state.pose)
         return out
 
     # --- control and stepping ----------------------------------------------------------------
@@ -421,22 +360,11 @@ class World:
             self._place_actor(state)
 
     def _place_actor(self, state: ActorState) -> None:
-        a = state.actor
-        x, y, yaw = state.pose
-        mocap = self._mocap[f'actor:{a.name}']
-        self.data.mocap_pos[mocap] = (x, y, 0.0)
-        self.data.mocap_quat[mocap] = _quat(yaw)
-        if a.kind != 'person':
-            return
-        # Limbs swing with the distance walked: a stride of 1.4 m per full cycle.
-        phase = 2 * math.pi * state.travelled / 1.4
-        swing = 0.45 * math.sin(phase) if state.speed > 0 else 0.0
-        c, s = math.cos(yaw), math.sin(yaw)
-        for limb, side, z, sign in (('leg_l', 0.1, 0.5, 1), ('leg_r', -0.1, 0.5, -1),
-                                    ('arm_l', 0.24, 0.76, -1), ('arm_r', -0.24, 0.76, 1)):
-            mocap = self._mocap[f'limb:{a.name}:{limb}']
-            self.data.mocap_pos[mocap] = (x - s * side, y + c * side, z * a.height)
-            self.data.mocap_quat[mocap] = _quat(yaw, sign * swing)
+        for body, position, orientation in state.type.body_poses(
+                state.actor, state.pose, state.travelled, state.speed > 0):
+            mocap = self._mocap[body]
+            self.data.mocap_pos[mocap] = position
+            self.data.mocap_quat[mocap] = orientation
 
     def refresh(self) -> None:
         """Recompute positions after the state was set directly (no time passes)."""
