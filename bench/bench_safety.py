@@ -172,7 +172,7 @@ def main() -> int:
                '-p', 'scenario:=person_crossing', '-p', 'duration_s:=3600.0',
                '-p', 'realtime:=true'], load_env)]
     gate = start([find_executable('perception', 'safety_node'), '--ros-args',
-                  '-p', 'depth_required:=false', '-p', 'release_hold_s:=0.2'], gate_env)
+                  '-p', 'depth.required:=false', '-p', 'release_hold_s:=0.2'], gate_env)
     rclpy.init()
     rig = Rig()
     reactions, missed = [], 0

@@ -37,8 +37,9 @@ import psutil
 
 from perception.launcher import find_executable, stack_environment
 from perception.params import config_path
+from perception.sim import robot_model
 from perception.sim.scenario import load_scenario, scenario_path
-from perception.sim.world import CameraSpec, World
+from perception.sim.world import World
 
 
 def node_run(scenario: str, sim_seconds: float, core: int) -> dict:
@@ -78,7 +79,7 @@ def sensor_costs(scenario: str, frames: int = 30) -> dict:
     """Time each sensor of the world model in this process (ms per call)."""
     os.sched_setaffinity(0, {0})
     world = World(load_scenario(scenario_path(scenario, config_path('scenarios'))),
-                  camera=CameraSpec(width=640, height=480))
+                  camera=robot_model.camera(width=640, height=480))
     try:
         world.step(3.0)
         world.render(rgb=True, depth=True, boxes=True)  # warm up the GL context

@@ -164,17 +164,22 @@ def main(args) -> int:
         print(f'perception demo: {exc}', file=sys.stderr)
         return 2
     results = [run_scenario(s, args.report_dir, not args.fast) for s in scenarios]
-    index = ['# perception demo', '', '| scenario | stops | collisions | closest approach | '
-             'real-time factor | attempts | report |', '|' + ' --- |' * 7]
+    index = ['# perception demo', '', '| scenario | stops | at the end | collisions | closest '
+             'approach | real-time factor | attempts | report |', '|' + ' --- |' * 8]
     for r in results:
         link = f'[report]({r["scenario"]}/report.md)'
         if 'error' in r:
-            index.append(f'| {r["scenario"]} | | | | | {_attempts_cell(r)} | {r["error"]}: '
+            index.append(f'| {r["scenario"]} | | | | | | {_attempts_cell(r)} | {r["error"]}: '
                          f'{link} |')
             continue
         clearance = ', '.join(f'{k} {v:.2f} m' for k, v in r['min_clearance_m'].items()) or '-'
-        index.append(f'| {r["scenario"]} | {len(r["stops"])} | {len(r["collisions"])} | '
-                     f'{clearance} | {r["realtime_factor"]} | {_attempts_cell(r)} | {link} |')
+        final = r['stopped_at_end']
+        end = 'moving' if final is None else (
+            f'stopped {final["held_s"]:.1f} s' + (f', {final["clearance_m"]:.2f} m from '
+                                                  f'{final["nearest"]}' if final['nearest']
+                                                  else ''))
+        index.append(f'| {r["scenario"]} | {len(r["stops"])} | {end} | {len(r["collisions"])} '
+                     f'| {clearance} | {r["realtime_factor"]} | {_attempts_cell(r)} | {link} |')
     path = os.path.join(args.report_dir, 'index.md')
     with open(path, 'w', encoding='utf-8') as stream:
         stream.write('\n'.join(index) + '\n')

@@ -22,8 +22,9 @@ import yaml
 
 from perception.core.detection import iou
 from perception.core.model import load_manifest, OnnxDetector, sha256_of
+from perception.sim import robot_model
 from perception.sim.scenario import parse_scenario
-from perception.sim.world import CameraSpec, World
+from perception.sim.world import World
 
 pytestmark = pytest.mark.sim
 
@@ -62,7 +63,7 @@ def test_the_model_finds_the_person_and_the_pallet(precision):
     detector = OnnxDetector(load_manifest(
         os.path.join(MODELS, f'warehouse_detector_{precision}.yaml')))
     world = World(parse_scenario(yaml.safe_load(SCENE), 'check'),
-                  camera=CameraSpec(width=640, height=480))
+                  camera=robot_model.camera(width=640, height=480))
     frame = world.render(rgb=True, depth=False, boxes=True)
     world.close()
     truth = {b['name']: np.array(b['bbox'], float) for b in frame.boxes}

@@ -35,14 +35,16 @@ def test_the_route_driver_drives_the_simulators_scenario():
     assert simulator['scenario'] == driver['scenario']
 
 
-def test_the_gate_sees_the_simulated_robot_where_it_is():
+def test_the_gate_the_mapper_and_the_simulator_share_one_robot():
     simulator = load_defaults(os.path.join(ROOT, 'config', 'simulator.yaml'))
     safety = load_defaults(os.path.join(ROOT, 'config', 'safety.yaml'))
-    pairs = (('robot_length', 'robot_length'), ('robot_width', 'robot_width'),
-             ('scan_x', 'scan_x'), ('camera_x', 'camera_x'), ('camera_z', 'camera_z'),
-             ('camera_pitch_deg', 'camera_pitch_deg'), ('laser_frame_id', 'scan_frame_id'),
-             ('camera_frame_id', 'depth_frame_id'))
-    assert {a: simulator[a] for a, _ in pairs} == {a: safety[b] for a, b in pairs}
+    mapper = load_defaults(os.path.join(ROOT, 'config', 'mapper.yaml'))
+    assert simulator['robot_description'] == safety['robot_description'] == \
+        mapper['robot_description']
+    # The sensors the simulator simulates are the ones the gate and the mapper listen to.
+    assert simulator['lidar'] == safety['scan.sensor'] == mapper['lidar']
+    assert simulator['camera'] == safety['depth.sensor'] == safety['detections.sensor'] == \
+        mapper['camera']
     # The gate brakes no harder than the simulated base can.
     assert safety['decel'] <= simulator['robot_max_decel']
     assert safety['max_speed'] >= simulator['robot_max_speed']
@@ -77,4 +79,23 @@ def test_aisle_clear_is_driven_end_to_end_without_contact_or_false_stop(tmp_path
     assert report['distance_travelled_m'] == pytest.approx(20.0, abs=0.5)
     assert report['camera_frames'] > 300  # 25 s at 15 Hz, each with ground-truth boxes
     assert (tmp_path / 'aisle_clear' / 'plan.png').stat().st_size > 1000
-    assert '| aisle_clear | 1 | 0 |' in (tmp_path / 'index.md').read_text()
+    assert '| aisle_clear | 1 | stopped' in (tmp_path / 'index.md').read_text()
+
+
+def test_a_low_box_in_the_lane_stops_the_robot_short_and_it_stays_stopped(tmp_path):
+    report = run_demo('low_box_in_lane', tmp_path)
+    assert report['collisions'] == []
+    final = report['stopped_at_end']
+    # The carton dropped out of view about 1 m before the robot stopped: it was remembered.
+    assert final is not None and final['nearest'] == 'low_carton', final
+    assert 0.05 < final['clearance_m'] < 0.8 and final['held_s'] > 4.0, final
+
+
+def test_lidar_faults_stop_the_robot_until_the_lidar_covers_its_field_again(tmp_path):
+    report = run_demo('lidar_faults', tmp_path)
+    assert report['collisions'] == []
+    first, second = report['stops'][:2]
+    assert 5.0 <= first['t'] <= 6.5       # the lidar narrowed at 5 s
+    assert second['x'] > first['x'] + 1.0  # it drove on once the lidar was whole again
+    assert 13.0 <= second['t'] <= 14.5    # scans truncated from 13 s on
+    assert report['stopped_at_end']['since_t'] <= 14.5

@@ -22,8 +22,9 @@ import pytest
 import yaml
 
 from perception.core.route_follower import RouteFollower
+from perception.sim import robot_model
 from perception.sim.scenario import list_scenarios, load_scenario, parse_scenario
-from perception.sim.world import CameraSpec, LidarSpec, RobotSpec, World
+from perception.sim.world import World
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 SCENARIOS = os.path.join(ROOT, 'config', 'scenarios')
@@ -74,7 +75,7 @@ def test_clear_aisle_is_driven_to_its_end_without_contact():
 
 
 def test_the_robot_follows_commands_within_its_limits():
-    w = world(robot=RobotSpec(max_accel=1.0, max_decel=2.0))
+    w = world(robot=robot_model.robot_spec(max_accel=1.0, max_decel=2.0))
     w.set_command(0.5, 0.0)
     w.step(0.1)
     assert w.body_velocity()[0] <= 0.1 * 1.0 + 0.02  # acceleration limit
@@ -87,7 +88,7 @@ def test_the_robot_follows_commands_within_its_limits():
     assert w.pose()[2] == pytest.approx(0.5 * 3.0 - 0.5 ** 2 / (2 * 3.0), abs=0.05)
     w.set_command(10.0, 0.0)  # beyond the base's limit: clamped
     w.step(3.0)
-    assert w.body_velocity()[0] <= RobotSpec().max_speed + 0.01
+    assert w.body_velocity()[0] <= robot_model.robot_spec().max_speed + 0.01
 
 
 def test_driving_into_a_rack_is_a_collision_not_a_pass_through():
@@ -99,13 +100,13 @@ def test_driving_into_a_rack_is_a_collision_not_a_pass_through():
     assert [c.name for c in w.collisions] == ['rack_a']
     assert w.collisions[0].kind == 'rack' and w.collisions[0].speed > 0.5
     # The front (x + 0.35) stopped at the rack's face (x = 3).
-    assert w.pose()[0] + RobotSpec().length / 2 == pytest.approx(3.0, abs=0.05)
+    assert w.pose()[0] + robot_model.robot_spec().length / 2 == pytest.approx(3.0, abs=0.05)
     assert w.ground_truth()['objects']['rack_a']['distance'] < 0.02
 
 
 def test_depth_and_scan_measure_the_wall():
-    w = world(camera=CameraSpec(width=160, height=120, pitch_deg=0.0),
-              lidar=LidarSpec(beams=360, noise_std=0.0))
+    w = world(camera=robot_model.camera(width=160, height=120, pitch_deg=0.0),
+              lidar=robot_model.lidar(beams=360), scan_noise=0.0)
     frame = w.render(rgb=True, depth=True)
     # Camera at x = 0.3, wall face at x = 9.9: z-depth 9.6 m at the image centre.
     assert frame.depth[60, 80] == pytest.approx(9.6, abs=0.03)
@@ -124,9 +125,9 @@ PERSON = ROOM + """actors:
 
 def projected_box(camera, x, y, z0, z1, half_width):
     fx, fy, cx, cy = camera.intrinsics()
-    depth = x - camera.x
+    depth = x - camera.mount.x
     u = [cx - fx * (y + s * half_width) / depth for s in (1, -1)]
-    v = [cy - fy * (z - camera.z) / depth for z in (z1, z0)]
+    v = [cy - fy * (z - camera.mount.z) / depth for z in (z1, z0)]
     return [u[0], v[0], u[1], v[1]]
 
 
@@ -138,7 +139,7 @@ def iou(a, b):
 
 
 def test_ground_truth_boxes_match_the_objects_in_view():
-    camera = CameraSpec(width=320, height=240, pitch_deg=0.0)
+    camera = robot_model.camera(width=320, height=240, pitch_deg=0.0)
     w = world(PERSON, camera=camera)
     boxes = {b['name']: b for b in w.render(rgb=False, depth=False, boxes=True).boxes}
     assert boxes['someone']['class'] == 'person'
@@ -151,7 +152,7 @@ def test_ground_truth_boxes_match_the_objects_in_view():
 def test_ground_truth_boxes_respect_occlusion():
     blocked = PERSON.replace('  walls:', '  boxes:\n    - {name: crate, center: [3, 0], '
                              'size: [0.4, 1.5, 2.2]}\n  walls:')
-    w = world(blocked, camera=CameraSpec(width=320, height=240, pitch_deg=0.0))
+    w = world(blocked, camera=robot_model.camera(width=320, height=240, pitch_deg=0.0))
     names = {b['name'] for b in w.render(rgb=False, depth=False, boxes=True).boxes}
     assert 'crate' in names and 'someone' not in names
 

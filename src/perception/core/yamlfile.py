@@ -39,12 +39,14 @@ class FieldReader:
     misspelt key is an error rather than a silent default.
     """
 
-    def __init__(self, data, where: str, source: str, error: Type[Exception] = ValueError):
+    def __init__(self, data, where: str, source: str, error: Type[Exception] = ValueError,
+                 what: str = 'the file'):
         self.source = source
         self.where = where
         self.error_type = error
+        self.what = what
         if not isinstance(data, dict):
-            raise error(f'{source}: {where or "the file"} must be a mapping')
+            raise error(f'{source}: {where or what} must be a mapping')
         self.data = dict(data)
 
     def name(self, key: str) -> str:
@@ -58,7 +60,7 @@ class FieldReader:
     def child(self, key: str, required: bool = False) -> 'FieldReader':
         """Return a reader of the mapping under key (empty when absent and not required)."""
         return FieldReader(self.take(key, dict, {}, required), self.name(key), self.source,
-                           self.error_type)
+                           self.error_type, self.what)
 
     def take(self, key: str, kind, default=None, required: bool = False):
         """Remove and return a field of the given type; default when absent."""
@@ -96,4 +98,4 @@ class FieldReader:
         if self.data:
             unknown = ', '.join(sorted(map(str, self.data)))
             raise self.error_type(f'{self.source}: unknown key {unknown} in '
-                                  f'{self.where or "the file"}')
+                                  f'{self.where or self.what}')

@@ -101,6 +101,9 @@ PARAMS = [
       '.timeout_s and those of its kind.'),
 ]
 
+#: How far behind the simulator's stamps /clock may be heard in a busy process (s).
+SIM_CLOCK_LAG_S = 1.0
+
 #: Parameters that follow from others: each listed source's, by its kind.
 EXPAND = source_specs
 
@@ -113,6 +116,8 @@ class SafetyNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__('safety', **kwargs)
+        self._sim_time = self.get_parameter('use_sim_time').value
+        self._newest_stamp = -math.inf
         p = declare_parameters(self, PARAMS, 'safety.yaml', expand=EXPAND)
         self.p = p
         robot = load_robot_description(p['robot_description'])
@@ -167,12 +172,20 @@ class SafetyNode(Node):
     # --- time --------------------------------------------------------------------------------
 
     def _now(self) -> float:
-        return self.get_clock().now().nanoseconds / 1e9
+        now = self.get_clock().now().nanoseconds / 1e9
+        # Under simulated time a process short of CPU hears /clock late, after sensor messages
+        # the simulator stamped later: those stamps are simulated time too, so the newest one
+        # seen (up to a second ahead of /clock) is a lower bound of the time now. With a real
+        # clock, stamps ahead of it are refused as stamped in the future.
+        return max(now, self._newest_stamp) if self._sim_time else now
 
-    @staticmethod
-    def stamp_of(msg) -> float:
-        """Return a message's header stamp in seconds."""
-        return stamp_to_ns(msg.header.stamp) / 1e9
+    def stamp_of(self, msg) -> float:
+        """Return a message's header stamp in seconds (and remember the newest)."""
+        stamp = stamp_to_ns(msg.header.stamp) / 1e9
+        if self._sim_time and self._newest_stamp < stamp <= \
+                self.get_clock().now().nanoseconds / 1e9 + SIM_CLOCK_LAG_S:
+            self._newest_stamp = stamp
+        return stamp
 
     # --- sources (called by perception.safety_sources) ---------------------------------------
 

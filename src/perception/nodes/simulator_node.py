@@ -29,6 +29,7 @@ import time
 
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
+import numpy as np
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
@@ -93,23 +94,20 @@ class SimulatorNode(Node):
         # error above should not wait for them.
         from perception.sim.recorder import GroundTruthRecorder
         from perception.sim.scenario import load_scenario, scenario_path
-        from perception.sim.robot_model import SimulatedSensors
+        from perception.sim.robot_model import check_mountable, drive_limits
         from perception.sim.world import RobotSpec, World
 
         description = load_robot_description(p['robot_description'])
-        geometry = SimulatedSensors(description, p['lidar'], p['camera'])
-        self.frames = {'base': description.base_frame, 'laser': geometry.lidar.frame_id,
-                       'camera': geometry.camera.frame_id}
-        robot = RobotSpec(length=description.footprint.length,
-                          width=description.footprint.width,
-                          height=description.footprint.height,
-                          max_speed=p['robot_max_speed'], max_yaw_rate=p['robot_max_yaw_rate'],
-                          max_accel=p['robot_max_accel'], max_decel=p['robot_max_decel'])
-        camera = geometry.camera_spec()
-        lidar = geometry.lidar_spec(p['scan_noise_std'])
+        lidar, camera = check_mountable(description, p['lidar'], p['camera'])
+        self.frames = {'base': description.base_frame, 'laser': lidar.frame_id,
+                       'camera': camera.frame_id}
+        fp = description.footprint
+        robot = RobotSpec(length=fp.length, width=fp.width, height=fp.height,
+                          **drive_limits(p))
         path = scenario_path(p['scenario'], config_path('scenarios'))
         self.scenario = load_scenario(path, (robot.length, robot.width))
-        self.world = World(self.scenario, robot, camera, lidar, seed=p['seed'])
+        self.world = World(self.scenario, robot, camera, lidar, seed=p['seed'],
+                           scan_noise=p['scan_noise_std'])
         self.duration = p['duration_s'] or self.scenario.duration_s
         self.recorder = GroundTruthRecorder(p['ground_truth_file'], self.world) \
             if p['ground_truth_file'] else None
@@ -263,6 +261,9 @@ class SimulatorNode(Node):
         msg.angle_min = float(angles[0])
         msg.angle_max = float(angles[-1])
         msg.angle_increment = float(angles[1] - angles[0]) if len(angles) > 1 else 0.0
+        for fault in self.scenario.faults:
+            if fault.sensor == 'lidar' and fault.active(self.world.time):
+                ranges = self._faulty(fault, msg, angles, ranges)
         msg.scan_time = 1.0 / self.p['scan_rate_hz']
         msg.time_increment = 0.0  # every beam at once
         msg.range_min, msg.range_max = spec.range_min, spec.range_max
@@ -270,6 +271,15 @@ class SimulatorNode(Node):
         data.frombytes(ranges.astype('float32').tobytes())
         msg.ranges = data
         self.pub_scan.publish(msg)
+
+    @staticmethod
+    def _faulty(fault, msg: LaserScan, angles, ranges):
+        """Apply a scenario's lidar fault to a scan about to be published."""
+        if fault.effect == 'truncate':
+            return ranges[:len(ranges) // 2]  # the angles still claim every beam
+        keep = np.abs(angles) <= np.radians(fault.fov_deg) / 2  # narrow: a smaller lidar
+        msg.angle_min, msg.angle_max = float(angles[keep][0]), float(angles[keep][-1])
+        return ranges[keep]
 
     def _publish_camera(self, stamp: int) -> None:
         p = self.p

@@ -33,9 +33,11 @@ from typing import List
 import cv2
 import numpy as np
 
+from perception.core.robot import Camera, Lidar
+from perception.core.sensor_points import Mount
 from perception.sim.scenario import Actor, check_layout, DETECTION_CLASSES, Obstacle, Route
 from perception.sim.scenario import Scenario, ScenarioError
-from perception.sim.world import CameraSpec, LidarSpec, RobotSpec, World
+from perception.sim.world import World
 
 PERSON_COLORS = ((0.95, 0.85, 0.1), (0.95, 0.45, 0.05), (0.15, 0.25, 0.7), (0.3, 0.3, 0.3),
                  (0.6, 0.1, 0.1), (0.1, 0.45, 0.2), (0.85, 0.85, 0.85))
@@ -138,10 +140,13 @@ def export_dataset(out: str, images: int, seed: int = 0, val_fraction: float = 0
     index, scene_index = 0, 0
     while index < images:
         scene = random_scene(rng, scene_index)
-        camera = CameraSpec(width=width, height=height, fovy_deg=float(rng.uniform(50, 75)),
-                            x=0.3, z=float(rng.uniform(0.4, 1.6)),
-                            pitch_deg=float(rng.uniform(-5, 25)))
-        world = World(scene, RobotSpec(), camera, LidarSpec(beams=8), seed=seed)
+        # Cameras of many robots: heights, tilts and fields of view drawn, not the default's.
+        mount = Mount(x=0.3, z=float(rng.uniform(0.4, 1.6)),
+                      pitch=math.radians(float(rng.uniform(-5, 25))))
+        camera = Camera('camera', 'camera_optical_frame', mount, width=width, height=height,
+                        fovy_deg=float(rng.uniform(50, 75)))
+        world = World(scene, camera=camera, lidar=Lidar('lidar', 'laser', Mount(x=0.2, z=0.25),
+                                                        beams=8), seed=seed)
         try:
             for _ in range(views_per_scene):
                 if index >= images:
@@ -161,7 +166,7 @@ def export_dataset(out: str, images: int, seed: int = 0, val_fraction: float = 0
                     counts[DETECTION_CLASSES[int(line.split()[0])]] += 1
                 entries.append({'image': f'images/{split}/{stem}.jpg', 'scene': scene_index,
                                 'light_level': round(scene.light_level, 3),
-                                'camera_height': round(camera.z, 3), 'objects': len(lines)})
+                                'camera_height': round(camera.mount.z, 3), 'objects': len(lines)})
                 index += 1
                 bar.update(1)
         finally:

@@ -127,6 +127,28 @@ def stops(steps: List[dict], speed: float = 0.05, hold: float = 0.5) -> List[dic
     return out
 
 
+def final_stop(steps: List[dict], watched, speed: float = 0.05) -> Optional[dict]:
+    """
+    Say whether the robot ended the run standing still, since when, and how close to what.
+
+    The stop counts from the last moment the robot moved; the clearance is, at the end, the
+    distance from its footprint to the nearest object it must not touch.
+    """
+    if not steps or abs(steps[-1]['robot']['v']) >= speed:
+        return None
+    since = steps[0]['t']
+    for record in reversed(steps):
+        if abs(record['robot']['v']) >= speed:
+            since = record['t']
+            break
+    distances = {name: steps[-1]['objects'][name]['distance'] for name in watched}
+    nearest = min(distances, key=distances.get, default=None)
+    return {'since_t': round(since, 2), 'held_s': round(steps[-1]['t'] - since, 2),
+            'nearest': nearest,
+            'clearance_m': None if nearest is None else round(distances[nearest], 3),
+            'x': steps[-1]['robot']['x'], 'y': steps[-1]['robot']['y']}
+
+
 def summarize(records: List[dict]) -> dict:
     """Figures of a run: route, stops, clearances to people and forklifts, collisions."""
     scenario = next(r for r in records if r['type'] == 'scenario')
@@ -153,6 +175,7 @@ def summarize(records: List[dict]) -> dict:
         'final_pose': steps[-1]['robot'] if steps else None,
         'max_speed_mps': round(max((abs(s['robot']['v']) for s in steps), default=0.0), 3),
         'stops': stops(steps),
+        'stopped_at_end': final_stop(steps, watched),
         'collisions': collisions,
         'min_clearance_m': clearance,
         'camera_frames': len(frames),
@@ -251,6 +274,15 @@ def draw_plan(records: List[dict], path: str, scale: float = 40.0) -> List[Label
     return placed
 
 
+def _final_text(final: Optional[dict]) -> str:
+    if final is None:
+        return 'moving'
+    where = (f', {final["clearance_m"]:.2f} m from {final["nearest"]}' if final['nearest']
+             else '')
+    return (f'stopped since t={final["since_t"]:.1f} s and stayed stopped to the end '
+            f'({final["held_s"]:.1f} s){where}')
+
+
 def write_report(records: List[dict], directory: str, extra: Optional[dict] = None) -> dict:
     """Write report.json, report.md and plan.png into directory; return the figures."""
     os.makedirs(directory, exist_ok=True)
@@ -272,6 +304,7 @@ def write_report(records: List[dict], directory: str, extra: Optional[dict] = No
              f'{figures["distance_travelled_m"]:.1f} m, top speed {figures["max_speed_mps"]} m/s',
              f'- real-time factor: {figures["realtime_factor"]}',
              f'- stops: {stop_text}',
+             f'- at the end: {_final_text(figures["stopped_at_end"])}',
              f'- collisions: {collision_text}',
              f'- closest approach: {clearance_text}',
              f'- camera frames with ground truth: {figures["camera_frames"]}; frames showing '

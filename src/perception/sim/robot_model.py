@@ -12,43 +12,77 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The robot description's sensors as the simulated world builds them."""
+"""
+The simulated robot, from the one robot description and the simulator's parameters.
 
+The footprint and the sensors come from config/robot.yaml (or the description given), the drive
+limits and the scan noise from config/simulator.yaml: no number of either is written here.
+"""
+
+import dataclasses
+import functools
 import math
+from typing import Dict, Tuple
 
-from perception.core.robot import Camera, Lidar, RobotDescription, RobotError
-from perception.sim.world import CameraSpec, LidarSpec
+from perception.core.robot import Camera, Lidar, load_robot, RobotDescription, RobotError
+from perception.params import config_path, load_defaults
+from perception.sim.world import RobotSpec
 
 
-class SimulatedSensors:
-    """A lidar and an rgbd camera of the description, checked against what MuJoCo can mount."""
+def check_mountable(robot: RobotDescription, lidar: str, camera: str) -> Tuple[Lidar, Camera]:
+    """Return the lidar and the camera the simulator can mount; RobotError says why not."""
+    chosen = robot.sensor(lidar, Lidar), robot.sensor(camera, Camera)
+    source = robot.source or 'robot description'
+    # The simulated robot carries its sensors on its centre line, looking ahead.
+    for name, sensor in zip((lidar, camera), chosen):
+        mount = sensor.mount
+        off = [key for key, value in (('y', mount.y), ('roll_deg', mount.roll),
+                                      ('yaw_deg', mount.yaw)) if abs(value) > 1e-9]
+        if off:
+            raise RobotError(f'{source}: sensors.{name}: the simulator mounts sensors on the '
+                             f'centre line, facing ahead; it cannot simulate {", ".join(off)} '
+                             'other than 0')
+    if not chosen[1].depth:
+        raise RobotError(f'{source}: sensors.{camera}: the simulator renders depth with every '
+                         'camera (set depth: true)')
+    return chosen
 
-    def __init__(self, robot: RobotDescription, lidar: str, camera: str):
-        self.lidar = robot.sensor(lidar, Lidar)
-        self.camera = robot.sensor(camera, Camera)
-        source = robot.source or 'robot description'
-        # The simulated robot carries its sensors on its centre line, looking ahead.
-        for name, mount in ((lidar, self.lidar.mount), (camera, self.camera.mount)):
-            off = [key for key, value in (('y', mount.y), ('roll_deg', mount.roll),
-                                          ('yaw_deg', mount.yaw)) if abs(value) > 1e-9]
-            if off:
-                raise RobotError(f'{source}: sensors.{name}: the simulator mounts sensors on '
-                                 f'the centre line, facing ahead; it cannot simulate '
-                                 f'{", ".join(off)} other than 0')
-        if not self.camera.depth:
-            raise RobotError(f'{source}: sensors.{camera}: the simulator renders depth with '
-                             'every camera (set depth: true)')
 
-    def camera_spec(self) -> CameraSpec:
-        """Return the camera as the world renders it."""
-        c = self.camera
-        return CameraSpec(width=c.width, height=c.height, fovy_deg=c.fovy_deg, x=c.mount.x,
-                          z=c.mount.z, pitch_deg=math.degrees(c.mount.pitch),
-                          max_depth=c.depth_range_max)
+def drive_limits(params: Dict[str, object]) -> Dict[str, float]:
+    """Return the drive limits of a RobotSpec from the simulator's parameters."""
+    return {'max_speed': params['robot_max_speed'], 'max_yaw_rate': params['robot_max_yaw_rate'],
+            'max_accel': params['robot_max_accel'], 'max_decel': params['robot_max_decel']}
 
-    def lidar_spec(self, noise_std: float) -> LidarSpec:
-        """Return the lidar as the world casts its rays."""
-        lidar = self.lidar
-        return LidarSpec(beams=lidar.beams, fov_deg=lidar.fov_deg, range_min=lidar.range_min,
-                         range_max=lidar.range_max, noise_std=noise_std, x=lidar.mount.x,
-                         z=lidar.mount.z)
+
+@functools.lru_cache(maxsize=1)
+def _defaults():
+    params = load_defaults('simulator.yaml')
+    robot = load_robot(config_path('robot.yaml'))
+    lidar, camera = check_mountable(robot, params['lidar'], params['camera'])
+    return params, robot, lidar, camera
+
+
+def robot_spec(**changes) -> RobotSpec:
+    """Return the default simulated robot, with any field changed."""
+    params, robot, _, _ = _defaults()
+    fp = robot.footprint
+    spec = RobotSpec(length=fp.length, width=fp.width, height=fp.height, **drive_limits(params))
+    return dataclasses.replace(spec, **changes)
+
+
+def camera(pitch_deg=None, **changes) -> Camera:
+    """Return the default robot's camera, with any field (and its pitch in degrees) changed."""
+    cam = _defaults()[3]
+    if pitch_deg is not None:
+        changes['mount'] = dataclasses.replace(cam.mount, pitch=math.radians(pitch_deg))
+    return dataclasses.replace(cam, **changes)
+
+
+def lidar(**changes) -> Lidar:
+    """Return the default robot's lidar, with any field changed."""
+    return dataclasses.replace(_defaults()[2], **changes)
+
+
+def scan_noise() -> float:
+    """Return the simulator's default scan noise (m)."""
+    return _defaults()[0]['scan_noise_std']

@@ -27,7 +27,7 @@ import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from perception.core import geometry
-from perception.core.yamlfile import read_yaml
+from perception.core.yamlfile import FieldReader, read_yaml
 from perception.sim.actors import actor_type, ACTOR_TYPES, known_types
 
 CLASSES = ('person', 'forklift', 'pallet', 'box', 'rack')
@@ -89,6 +89,27 @@ class Route:
     goal_tolerance: float = 0.3
 
 
+#: What a sensor fault does to the simulated lidar: `truncate` sends only the first half of
+#: each scan's ranges while its angles still claim all of them (a malformed scan), `narrow`
+#: sends a well-formed scan of only `fov_deg` around ahead (a lidar narrower than described).
+FAULT_EFFECTS = ('truncate', 'narrow')
+
+
+@dataclass(frozen=True)
+class SensorFault:
+    """A fault of a simulated sensor from one time to another."""
+
+    sensor: str     # lidar
+    effect: str     # one of FAULT_EFFECTS
+    from_s: float
+    to_s: float = math.inf
+    fov_deg: float = 180.0
+
+    def active(self, t: float) -> bool:
+        """Tell whether the fault is on at simulated time t."""
+        return self.from_s <= t < self.to_s
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A warehouse, a robot on a route, and the actors around it."""
@@ -103,6 +124,7 @@ class Scenario:
     route: Route
     actors: Tuple[Actor, ...] = ()
     source: str = ''
+    faults: Tuple[SensorFault, ...] = ()
 
     def objects(self) -> Dict[str, str]:
         """Map every named object (obstacles and actors) to its class."""
@@ -113,46 +135,20 @@ class Scenario:
 
 # Standard sizes, used when a scenario leaves them out.
 PALLET_SIZE = (1.2, 0.8, 0.144)
-ROBOT_FOOTPRINT = (0.7, 0.5)  # length, width: the default robot of config/simulator.yaml
 
 
-class _Reader:
-    """Takes fields out of a mapping, remembering where it is for error messages."""
+def default_footprint() -> Tuple[float, float]:
+    """Return the length and width of the default robot (config/robot.yaml)."""
+    from perception.sim.robot_model import robot_spec
+    spec = robot_spec()
+    return spec.length, spec.width
+
+
+class _Reader(FieldReader):
+    """Takes fields out of a scenario's mappings; errors name the file and the key."""
 
     def __init__(self, data, where: str, source: str):
-        if not isinstance(data, dict):
-            raise ScenarioError(f'{source}: {where} must be a mapping')
-        self.data = dict(data)
-        self.where = where
-        self.source = source
-
-    def _name(self, key: str) -> str:
-        return f'{self.where}.{key}' if self.where else key
-
-    def error(self, key: str, message: str) -> ScenarioError:
-        return ScenarioError(f'{self.source}: {self._name(key)}: {message}')
-
-    def take(self, key: str, kind, default=None, required: bool = False):
-        if key not in self.data:
-            if required:
-                raise ScenarioError(f'{self.source}: missing field {self._name(key)}')
-            return default
-        value = self.data.pop(key)
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise self.error(key, f'expected {getattr(kind, "__name__", kind)}, '
-                             f'got {value!r}')
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self.error(key, f'must be finite, got {value!r}')
-        return value
-
-    def number(self, key: str, default=None, required=False, low=None, high=None):
-        value = self.take(key, float, default, required)
-        if value is not None and ((low is not None and value < low) or
-                                  (high is not None and value > high)):
-            raise self.error(key, f'must be within [{low}, {high}], got {value}')
-        return value
+        super().__init__(data, where, source, ScenarioError, 'the scenario')
 
     def vector(self, key: str, length: int, default=None, required=False):
         value = self.take(key, list, default, required)
@@ -178,12 +174,6 @@ class _Reader:
         if len(points) < minimum:
             raise self.error(key, f'needs at least {minimum} points')
         return tuple(points)
-
-    def done(self) -> None:
-        if self.data:
-            unknown = ', '.join(sorted(map(str, self.data)))
-            raise ScenarioError(f'{self.source}: unknown key {unknown} in '
-                                f'{self.where or "the scenario"}')
 
 
 def _obstacle(item, kind: str, index: int, source: str) -> Obstacle:
@@ -239,8 +229,24 @@ def _actor(item, index: int, source: str) -> Actor:
     return Actor(name, kind, path, speed, delay, within, loop, color, height)
 
 
+def _fault(item, index: int, source: str, duration: float) -> SensorFault:
+    reader = _Reader(item, f'faults[{index}]', source)
+    sensor = reader.take('sensor', str, required=True)
+    if sensor != 'lidar':
+        raise reader.error('sensor', f'only lidar faults are simulated, got {sensor!r}')
+    effect = reader.take('effect', str, required=True)
+    if effect not in FAULT_EFFECTS:
+        raise reader.error('effect', f'must be one of {", ".join(FAULT_EFFECTS)}, got '
+                           f'{effect!r}')
+    start = reader.number('from_s', required=True, low=0.0, high=duration)
+    end = reader.number('to_s', math.inf, low=start)
+    fov = reader.number('fov_deg', 180.0, low=1.0, high=359.0)
+    reader.done()
+    return SensorFault(sensor, effect, start, end, fov)
+
+
 def parse_scenario(data, source: str = '<scenario>',
-                   robot_footprint: Sequence[float] = ROBOT_FOOTPRINT) -> Scenario:
+                   robot_footprint: Optional[Sequence[float]] = None) -> Scenario:
     """Build a Scenario from parsed YAML, checking every key and the layout."""
     top = _Reader(data, '', source)
     name = top.take('name', str, required=True)
@@ -273,11 +279,13 @@ def parse_scenario(data, source: str = '<scenario>',
     robot.done()
 
     actors = tuple(_actor(item, i, source) for i, item in enumerate(top.take('actors', list, [])))
+    faults = tuple(_fault(item, i, source, duration)
+                   for i, item in enumerate(top.take('faults', list, [])))
     top.done()
 
     scenario = Scenario(name, description, duration, (floor_x, floor_y), light_level,
                         tuple(obstacles), (start[0], start[1], math.radians(start[2])),
-                        Route(waypoints, speed, loop, tolerance), actors, source)
+                        Route(waypoints, speed, loop, tolerance), actors, source, faults)
     check_layout(scenario, robot_footprint)
     return scenario
 
@@ -287,8 +295,9 @@ def _inside_floor(scenario: Scenario, point) -> bool:
     return x0 <= point[0] <= x1 and y0 <= point[1] <= y1
 
 
-def check_layout(scenario: Scenario, robot_footprint: Sequence[float] = ROBOT_FOOTPRINT) -> None:
+def check_layout(scenario: Scenario, robot_footprint: Optional[Sequence[float]] = None) -> None:
     """Raise ScenarioError for a layout that cannot be: overlaps, blocked start, off the floor."""
+    robot_footprint = robot_footprint or default_footprint()
     source = scenario.source or scenario.name
     names: Dict[str, str] = {}
     for item in list(scenario.obstacles) + list(scenario.actors):
@@ -323,7 +332,7 @@ def check_layout(scenario: Scenario, robot_footprint: Sequence[float] = ROBOT_FO
                                     'floor')
 
 
-def load_scenario(path: str, robot_footprint: Sequence[float] = ROBOT_FOOTPRINT) -> Scenario:
+def load_scenario(path: str, robot_footprint: Optional[Sequence[float]] = None) -> Scenario:
     """Read and check a scenario file."""
     return parse_scenario(read_yaml(path, ScenarioError, 'scenario'), path, robot_footprint)
 

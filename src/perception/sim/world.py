@@ -31,6 +31,7 @@ import mujoco
 import numpy as np
 
 from perception.core import geometry
+from perception.core.robot import Camera, Lidar
 from perception.sim.actors import actor_type
 from perception.sim.mjcf import box as _box, color as _color
 from perception.sim.scenario import Actor, Obstacle, position_on_path, Scenario
@@ -41,55 +42,22 @@ CONTROL_PERIOD = 0.01  # actors and the drive update at 100 Hz; physics steps be
 
 @dataclass(frozen=True)
 class RobotSpec:
-    """The simulated robot: its footprint and its drive limits."""
+    """
+    The simulated robot: its footprint and its drive limits.
 
-    length: float = 0.7
-    width: float = 0.5
-    height: float = 0.4
+    The footprint comes from the robot description (config/robot.yaml), the limits from the
+    simulator's parameters (config/simulator.yaml): perception.sim.robot_model.robot_spec().
+    """
+
+    length: float
+    width: float
+    height: float
+    max_speed: float
+    max_yaw_rate: float
+    max_accel: float
+    max_decel: float
     mass: float = 80.0
-    max_speed: float = 1.5
-    max_yaw_rate: float = 1.5
-    max_accel: float = 1.0
-    max_decel: float = 2.0
     max_yaw_accel: float = 3.0
-
-
-@dataclass(frozen=True)
-class CameraSpec:
-    """A forward camera with registered depth, mounted on the robot."""
-
-    width: int = 640
-    height: int = 480
-    fovy_deg: float = 60.0
-    x: float = 0.3
-    z: float = 1.0
-    pitch_deg: float = 10.0  # down
-    max_depth: float = 10.0
-
-    def intrinsics(self) -> Tuple[float, float, float, float]:
-        """Pinhole fx, fy, cx, cy (pixel centres at integers) of MuJoCo's camera."""
-        fy = (self.height / 2) / math.tan(math.radians(self.fovy_deg) / 2)
-        return fy, fy, (self.width - 1) / 2, (self.height - 1) / 2
-
-
-@dataclass(frozen=True)
-class LidarSpec:
-    """A planar lidar mounted on the robot."""
-
-    beams: int = 360
-    fov_deg: float = 360.0
-    range_min: float = 0.1
-    range_max: float = 15.0
-    noise_std: float = 0.01
-    x: float = 0.2
-    z: float = 0.25
-
-    def angles(self) -> np.ndarray:
-        """Beam angles in the laser frame, counter-clockwise from angle_min."""
-        fov = math.radians(self.fov_deg)
-        if self.fov_deg >= 360.0:
-            return -math.pi + np.arange(self.beams) * (2 * math.pi / self.beams)
-        return -fov / 2 + np.arange(self.beams) * (fov / max(1, self.beams - 1))
 
 
 @dataclass
@@ -166,12 +134,11 @@ def _obstacle_geoms(o: Obstacle) -> List[str]:
     return out
 
 
-def build_mjcf(scenario: Scenario, robot: RobotSpec, camera: CameraSpec,
-               lidar: LidarSpec) -> str:
+def build_mjcf(scenario: Scenario, robot: RobotSpec, camera: Camera, lidar: Lidar) -> str:
     """Write the scenario as an MJCF model."""
     (x0, x1), (y0, y1) = scenario.floor
     level = scenario.light_level
-    pitch = math.radians(camera.pitch_deg)
+    pitch = camera.mount.pitch
     sx, cz = math.sin(pitch), math.cos(pitch)
     start_x, start_y, _ = scenario.robot_start
     lights = ''.join(
@@ -190,7 +157,7 @@ def build_mjcf(scenario: Scenario, robot: RobotSpec, camera: CameraSpec,
     <quality offsamples="0" shadowsize="0"/>
     <headlight ambient="{0.25 * level:.3f} {0.25 * level:.3f} {0.25 * level:.3f}"
                diffuse="{0.3 * level:.3f} {0.3 * level:.3f} {0.3 * level:.3f}" specular="0 0 0"/>
-    <map znear="0.02" zfar="{2 * camera.max_depth / max(x1 - x0, y1 - y0):.4f}"/>
+    <map znear="0.02" zfar="{2 * camera.depth_range_max / max(x1 - x0, y1 - y0):.4f}"/>
   </visual>
   <asset>
     <texture name="floor" type="2d" builtin="checker" rgb1="0.55 0.55 0.52"
@@ -212,9 +179,10 @@ def build_mjcf(scenario: Scenario, robot: RobotSpec, camera: CameraSpec,
       <joint name="robot_yaw" type="hinge" axis="0 0 1" damping="0"/>
       <geom name="robot:chassis" type="box" pos="0 0 {0.05 + half[2]}"
             size="{half[0]} {half[1]} {half[2]}" mass="{robot.mass}" rgba="0.9 0.9 0.9 1"/>
-      <camera name="robot_camera" pos="{camera.x} 0 {camera.z}" fovy="{camera.fovy_deg}"
+      <camera name="robot_camera" pos="{camera.mount.x} 0 {camera.mount.z}"
+              fovy="{camera.fovy_deg}"
               xyaxes="0 -1 0 {sx:.6f} 0 {cz:.6f}"/>
-      <site name="lidar" pos="{lidar.x} 0 {lidar.z}" size="0.03"/>
+      <site name="lidar" pos="{lidar.mount.x} 0 {lidar.mount.z}" size="0.03"/>
     </body>
     {actors}
   </worldbody>
@@ -245,13 +213,17 @@ class ActorState:
 class World:
     """A running scenario: step it, command the robot, read its sensors and ground truth."""
 
-    def __init__(self, scenario: Scenario, robot: RobotSpec = RobotSpec(),
-                 camera: CameraSpec = CameraSpec(), lidar: LidarSpec = LidarSpec(),
-                 seed: int = 0, render: bool = True):
+    def __init__(self, scenario: Scenario, robot: Optional[RobotSpec] = None,
+                 camera: Optional[Camera] = None, lidar: Optional[Lidar] = None,
+                 seed: int = 0, render: bool = True, scan_noise: Optional[float] = None):
+        # Left out, the robot is the default one: config/robot.yaml and config/simulator.yaml.
+        from perception.sim import robot_model
         self.scenario = scenario
-        self.robot = robot
-        self.camera = camera
-        self.lidar = lidar
+        self.robot = robot or robot_model.robot_spec()
+        self.camera = camera or robot_model.camera()
+        self.lidar = lidar or robot_model.lidar()
+        self.scan_noise = robot_model.scan_noise() if scan_noise is None else scan_noise
+        robot, camera, lidar = self.robot, self.camera, self.lidar
         self.rng = np.random.default_rng(seed)
         self.xml = build_mjcf(scenario, robot, camera, lidar)
         self.model = mujoco.MjModel.from_xml_string(self.xml)
@@ -419,8 +391,8 @@ class World:
         mujoco.mj_multiRay(m, d, origin, vec.reshape(-1), None, 1, self.robot_body, geomid, dist,
                            None, spec.beams, spec.range_max)
         ranges = np.where(dist < 0, np.inf, dist)
-        if spec.noise_std > 0:
-            ranges = ranges + self.rng.normal(0.0, spec.noise_std, spec.beams)
+        if self.scan_noise > 0:
+            ranges = ranges + self.rng.normal(0.0, self.scan_noise, spec.beams)
         ranges = np.where(ranges > spec.range_max, np.inf, ranges)
         return np.where(np.isfinite(ranges), np.maximum(ranges, spec.range_min), ranges)
 
@@ -438,7 +410,7 @@ class World:
             r.enable_depth_rendering()
             z = r.render()
             r.disable_depth_rendering()
-            frame.depth = np.where(z < self.camera.max_depth, z, np.nan).astype(np.float32)
+            frame.depth = np.where(z < self.camera.depth_range_max, z, np.nan).astype(np.float32)
         if boxes:
             r.enable_segmentation_rendering()
             seg = r.render()
