@@ -15,15 +15,12 @@
 """Training data export, run reports, route following and command checks."""
 
 import hashlib
-import math
 import os
 
 import cv2
 import pytest
 import yaml
 
-from perception.core.route_follower import RouteFollower
-from perception.core.twist import twist_problem
 from perception.sim.dataset import export_dataset, yolo_lines
 from perception.sim.recorder import GroundTruthRecorder, read_ground_truth
 from perception.sim.report import stops, write_report
@@ -132,27 +129,3 @@ def test_stops_need_motion_first_and_a_hold():
     steps = [{'t': t / 10, 'robot': {'v': v, 'x': t / 10, 'y': 0.0}}
              for t, v in enumerate([0, 0, 0.5, 0.5, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.5])]
     assert [s['t'] for s in stops(steps)] == [0.4]
-
-
-def test_route_follower_turns_then_stops_at_the_goal():
-    follower = RouteFollower([(5.0, 0.0), (5.0, 5.0)], speed=1.0, tolerance=0.2)
-    v, w = follower.command(0.0, 0.0, 0.0)
-    assert v == pytest.approx(1.0) and w == 0.0
-    v, w = follower.command(4.9, 0.0, 0.0)  # reached the first: turns left to the second
-    assert follower.index == 1 and w > 0 and v < 0.1
-    v, _ = follower.command(5.0, 4.9, math.pi / 2)
-    assert follower.done and v == 0.0
-    near = RouteFollower([(10.0, 0.0)], speed=1.0, decel=0.5)
-    assert near.command(9.5, 0.0, 0.0)[0] < 1.0  # brakes for the last waypoint
-
-
-@pytest.mark.parametrize('linear,angular,problem', [
-    ((0.5, 0, 0), (0, 0, 0.2), None),
-    ((math.nan, 0, 0), (0, 0, 0), 'NaN'),
-    ((0, 0, 0), (math.inf, 0, 0), 'NaN or infinity'),
-    ((9.0, 0, 0), (0, 0, 0), 'linear.x 9 m/s is beyond'),
-    ((0, 0, 0), (0, 0, -7.0), 'angular.z -7 rad/s is beyond'),
-])
-def test_twist_problems(linear, angular, problem):
-    found = twist_problem(linear, angular, 5.0, 5.0)
-    assert (found is None) if problem is None else problem in found
