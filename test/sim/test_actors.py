@@ -136,7 +136,7 @@ def test_a_person_swings_limbs_only_when_walking():
 def test_the_footprint_holds_the_bodies_at_rest(name, heading):
     from perception.sim.world import World  # MuJoCo from here on
     scenario = scenario_with(f'{{name: a, type: {name}, path: [[5, 0]]}}')
-    world = World(scenario, render=False)
+    world = World(scenario)
     state = world.actors[0]
     state.pose = (5.0, 0.0, heading)
     world._place_actor(state)

@@ -59,7 +59,7 @@ def drive(w, route_of=None, until=None):
 
 @pytest.mark.parametrize('name', list_scenarios(SCENARIOS))
 def test_every_scenario_runs(name):
-    w = World(load_scenario(os.path.join(SCENARIOS, f'{name}.yaml')), render=False)
+    w = World(load_scenario(os.path.join(SCENARIOS, f'{name}.yaml')))
     drive(w)
     record = w.ground_truth()
     assert record['t'] == pytest.approx(w.scenario.duration_s, abs=0.06)
@@ -68,7 +68,7 @@ def test_every_scenario_runs(name):
 
 
 def test_clear_aisle_is_driven_to_its_end_without_contact():
-    w = World(load_scenario(os.path.join(SCENARIOS, 'aisle_clear.yaml')), render=False)
+    w = World(load_scenario(os.path.join(SCENARIOS, 'aisle_clear.yaml')))
     follower = drive(w)
     assert follower.done and not w.collisions
     assert w.pose()[0] == pytest.approx(20.0, abs=0.35)

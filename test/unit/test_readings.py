@@ -143,6 +143,17 @@ def test_depth_of_a_low_box_in_view_and_the_floor_clearing_it():
     assert empty.sees_free(xy, zmin, zmax)[0]          # gone: the camera sees the floor there
 
 
+def test_depth_points_keep_the_height_band():
+    mount = Mount(x=0.3, z=1.0)  # looking straight ahead at a wall 2 m away
+    intrinsics = (100.0, 100.0, 39.5, 29.5)
+    depth = np.full((60, 80), 2.0, np.float32)
+    wide = DepthReading(depth, intrinsics, mount, stride=1, min_height=0.05, max_height=1.5)
+    narrow = DepthReading(depth, intrinsics, mount, stride=1, min_height=1.2, max_height=1.5)
+    assert len(narrow.points) < len(wide.points)
+    assert wide.points[:, 2].min() >= 0.05 and wide.points[:, 2].max() <= 1.5
+    assert narrow.points[:, 2].min() >= 1.2
+
+
 def test_depth_neither_covers_nor_clears_what_is_out_of_view():
     depth = render_depth(CAMERA, INTRINSICS, 160, 120)
     reading = DepthReading(depth, INTRINSICS, CAMERA)

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pytest
 
-from perception.core.sensor_points import depth_points, depth_scale, feet_on_floor
+from perception.core.sensor_points import depth_cloud, depth_scale, feet_on_floor
 from perception.core.sensor_points import ground_point, MalformedReading, Mount
 from perception.core.sensor_points import scan_points
 
@@ -44,46 +44,22 @@ def test_malformed_scans_are_refused(args, message):
         scan_points(np.array(args[0], dtype=float), *args[1:], Mount())
 
 
-def test_depth_points_keep_the_height_band():
+def test_depth_cloud_is_in_the_base_frame():
     mount = Mount(x=0.3, z=1.0)  # looking straight ahead
     intrinsics = (100.0, 100.0, 39.5, 29.5)
     depth = np.full((60, 80), 2.0, np.float32)
-    points = depth_points(depth, intrinsics, mount, stride=1, min_height=0.05, max_height=1.5)
-    assert len(points) and np.allclose(points[:, 0], 2.3)
-    # Rows far below the centre see the floor at 2 m: a floor has no points below 0.05 m.
-    floor = depth_points(np.full((60, 80), 2.0, np.float32), intrinsics,
-                         Mount(x=0.3, z=0.0), stride=1, min_height=0.05)
-    heights_ok = depth_points(depth, intrinsics, mount, stride=1, min_height=1.2)
-    assert len(heights_ok) < len(points)
-    assert floor.shape[1] == 2
-    mm = depth_points(np.full((60, 80), 2000, np.uint16), intrinsics, mount, stride=4,
-                      scale=0.001)
-    assert np.allclose(mm[:, 0], 2.3)
-    nothing = depth_points(np.full((60, 80), np.nan, np.float32), intrinsics, mount)
-    assert nothing.shape == (0, 2)
+    cloud = depth_cloud(depth, intrinsics, mount, stride=1)
+    assert cloud.shape == (60 * 80, 3) and np.allclose(cloud[:, 0], 2.3)
+    # The image centre row looks level: its points are at the camera's height.
+    centre = cloud.reshape(60, 80, 3)[29, 40]
+    assert centre[2] == pytest.approx(1.0 + 0.5 * 2.0 / 100.0)
+    mm = depth_cloud(np.full((60, 80), 2000, np.uint16), intrinsics, mount, stride=4,
+                     scale=0.001)
+    assert np.allclose(mm[:, 0], 2.3) and len(mm) == 15 * 20
+    assert depth_cloud(np.full((60, 80), np.nan, np.float32), intrinsics, mount).shape == (0, 3)
+    assert len(depth_cloud(depth, intrinsics, mount, max_range=1.5)) == 0
     with pytest.raises(MalformedReading, match='uncalibrated'):
-        depth_points(depth, (0.0, 0.0, 0.0, 0.0), mount)
-
-
-def test_a_flat_floor_never_marks():
-    # A camera 1 m up pitched 30 degrees down sees only floor: every point is dropped.
-    mount = Mount(x=0.0, z=1.0, pitch=math.radians(30))
-    fx = fy = 100.0
-    rows, cols = np.mgrid[0:60, 0:80]
-    ray_z = np.zeros((60, 80))
-    depth = np.full((60, 80), np.nan)
-    for r in range(60):
-        for c in range(80):
-            point = ground_point(c, r, (fx, fy, 39.5, 29.5), mount)
-            if point is not None:
-                # z-depth of the floor point along the optical axis
-                d = np.array([point[0], point[1], -1.0])
-                axis = np.array([math.cos(math.radians(30)), 0, -math.sin(math.radians(30))])
-                ray_z[r, c] = d @ axis
-                depth[r, c] = ray_z[r, c]
-    assert np.isfinite(depth).sum() > 1000
-    points = depth_points(depth.astype(np.float32), (fx, fy, 39.5, 29.5), mount, stride=1)
-    assert len(points) == 0
+        depth_cloud(depth, (0.0, 0.0, 0.0, 0.0), mount)
 
 
 def test_ground_point_of_a_box_bottom():

@@ -174,7 +174,6 @@ class OnnxDetector:
         except Exception as exc:  # noqa: B902 - ORT raises its own types for bad models
             raise ModelError(f'cannot load {path}: {exc}') from None
         self.providers_in_use = self.session.get_providers()
-        self.providers_requested = [p for p, _ in wanted]
         if require_first_provider and self.providers_in_use[0] != wanted[0][0]:
             raise ModelError(f'{wanted[0][0]} was required but the session runs on '
                              f'{", ".join(self.providers_in_use)}')

@@ -32,7 +32,7 @@ gate must remember what it saw (perception.core.obstacle_memory).
 
 from dataclasses import dataclass
 import math
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -154,10 +154,6 @@ class RobotDescription:
             raise RobotError(f'{self.source}: no {what} named {name!r}; it has: '
                              f'{", ".join(wanted) or "none"}')
         return sensor
-
-    def of_type(self, kind: type) -> Dict[str, Sensor]:
-        """Return the sensors of one type, by name."""
-        return {n: s for n, s in self.sensors.items() if isinstance(s, kind)}
 
 
 def _to_sensor_plane(points: np.ndarray, mount: Mount) -> np.ndarray:
@@ -322,18 +318,3 @@ def _first_seen_ahead(robot: RobotDescription, heights: np.ndarray, step: float 
             else:
                 seen |= sensor.sees(points)
     return float(xs[np.argmax(seen)] - front) if seen.any() else math.inf
-
-
-def footprint_margin_blind(zone: BlindZone, robot: RobotDescription,
-                           margins: Sequence[float]) -> Dict[float, float]:
-    """Share of the ring within each margin around the footprint that is blind."""
-    fp = robot.footprint
-    gx, gy = np.meshgrid(zone.xs, zone.ys)
-    dx = np.maximum(np.abs(gx) - fp.length / 2, 0.0)
-    dy = np.maximum(np.abs(gy) - fp.width / 2, 0.0)
-    distance = np.hypot(dx, dy)
-    out = {}
-    for margin in margins:
-        ring = (distance > 0) & (distance <= margin)
-        out[margin] = float(zone.blind[ring].mean()) if ring.any() else 0.0
-    return out

@@ -75,22 +75,6 @@ def scan_points(ranges: np.ndarray, angle_min: float, angle_increment: float,
     return np.column_stack([mount.x + r * np.cos(a), mount.y + r * np.sin(a)])
 
 
-def depth_points(depth: np.ndarray, intrinsics: Tuple[float, float, float, float],
-                 mount: Mount, stride: int = 8, min_height: float = 0.05,
-                 max_height: float = 2.0, max_range: float = 10.0,
-                 scale: float = 1.0) -> np.ndarray:
-    """
-    Obstacle points (N, 2) in the base frame from a depth image on its optical frame.
-
-    Every stride-th pixel is used; depth is multiplied by scale (0.001 for 16UC1 millimetres);
-    zero, NaN and far readings are dropped, and so are points outside the height band (the
-    floor below min_height, anything above the robot over max_height).
-    """
-    body = depth_cloud(depth, intrinsics, mount, stride, max_range, scale)
-    band = (body[:, 2] >= min_height) & (body[:, 2] <= max_height)
-    return body[band, :2]
-
-
 def depth_cloud(depth: np.ndarray, intrinsics: Tuple[float, float, float, float],
                 mount: Mount, stride: int = 8, max_range: float = 10.0,
                 scale: float = 1.0) -> np.ndarray:

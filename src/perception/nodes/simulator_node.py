@@ -138,7 +138,6 @@ class SimulatorNode(Node):
         self.render_ms = 0.0
         self.exit_status = 0
         self.realtime_factor_measured = 0.0
-        self.finished = False
         self._stop = threading.Event()
         # The simulation thread ends the node through the executor, never from its own thread.
         self._ended = self.create_guard_condition(self.context.try_shutdown)
@@ -181,7 +180,6 @@ class SimulatorNode(Node):
             self._simulate()
         except Exception as exc:  # noqa: B902 - report, then exit non-zero
             self.get_logger().fatal(f'simulation failed: {type(exc).__name__}: {exc}')
-            self.finished = True
             self.exit_status = 1
             self._ended.trigger()
         finally:
@@ -225,7 +223,6 @@ class SimulatorNode(Node):
         if self.recorder is not None:
             summary = self.recorder.close({'realtime_factor': round(
                 self.realtime_factor_measured, 3), 'commands_rejected': self.rejected})
-        self.finished = True
         collisions = len(self.world.collisions)
         self.get_logger().info(
             f'{self.scenario.name} done at t={self.world.time:.2f} s: {collisions} collisions, '

@@ -215,7 +215,7 @@ class World:
 
     def __init__(self, scenario: Scenario, robot: Optional[RobotSpec] = None,
                  camera: Optional[Camera] = None, lidar: Optional[Lidar] = None,
-                 seed: int = 0, render: bool = True, scan_noise: Optional[float] = None):
+                 seed: int = 0, scan_noise: Optional[float] = None):
         # Left out, the robot is the default one: config/robot.yaml and config/simulator.yaml.
         from perception.sim import robot_model
         self.scenario = scenario
@@ -257,8 +257,6 @@ class World:
         self._last_touch: Dict[str, float] = {}
         self._next_control = 0.0
         self._renderer = None
-        self._render = render
-        self._ray_dirs = None
         # The slide joints move along world axes; the start heading is the hinge's position.
         self.data.qpos[2] = scenario.robot_start[2]
         self._update_actors(0.0)
