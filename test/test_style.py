@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-PATHS = ['src', 'test', 'bench', 'launch', 'setup.py']
+PATHS = ['src', 'test', 'bench', 'launch', 'tools', 'setup.py']
 
 
 def run(tool):
