@@ -81,3 +81,19 @@ def test_a_crash_in_the_perception_command_prints_its_python_stack(tmp_path):
                 node.kill()
         log.close()
     assert 'Fatal Python error: Segmentation fault' in (tmp_path / 'launch.log').read_text()
+
+
+def test_without_mujoco_the_simulator_says_how_to_install_it(tmp_path):
+    shadow = tmp_path / 'shadow' / 'mujoco'
+    shadow.mkdir(parents=True)
+    (shadow / '__init__.py').write_text("raise ImportError('no mujoco in this test')\n")
+    starter = NodeStarter('simulator_node', tmp_path)
+    try:
+        node = starter(env={'PYTHONPATH': str(shadow.parent)})
+        assert node.process.wait(60) == 2, node.output()
+        output = node.output()
+    finally:
+        starter.kill_all()
+    assert '[FATAL] mujoco (MuJoCo' in output, output
+    assert 'python3-mujoco-pip' in output and 'pip install mujoco' in output, output
+    assert 'Traceback' not in output, output
