@@ -18,9 +18,13 @@ export PYTHONUNBUFFERED := 1
 
 setup: $(READY)
 
-$(READY): tools/bootstrap.sh tools/cmake/venv_fixups.cmake requirements/venv.txt \
-		requirements/constraints.txt setup.py setup.cfg package.xml \
-		$(shell find interfaces -type f -not -path '*/build/*' 2>/dev/null)
+# The folders under launch/, config/ and models/ are prerequisites too: a file added to or
+# removed from one changes the folder's time, and bootstrap.sh links the share directory anew
+# (absolute paths: `models` is also a target).
+$(READY): tools/bootstrap.sh tools/link_share.py tools/cmake/venv_fixups.cmake \
+		requirements/venv.txt requirements/constraints.txt setup.py setup.cfg package.xml \
+		$(shell find interfaces -type f -not -path '*/build/*' 2>/dev/null) \
+		$(abspath $(shell find launch config models -type d -not -name __pycache__ 2>/dev/null))
 	bash tools/bootstrap.sh $(VENV)
 	touch $@
 
@@ -33,8 +37,8 @@ test: $(READY)
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
 lint: $(READY)
-	$(PY) -m flake8 src test bench launch setup.py
-	$(PY) -m pydocstyle src bench launch setup.py
+	$(PY) -m flake8 src test bench launch tools setup.py
+	$(PY) -m pydocstyle src bench launch tools setup.py
 
 bench-camera: $(READY)
 	$(PY) bench/bench_camera.py

@@ -18,17 +18,21 @@ Start the perception stack on a ROS 2 install: `ros2 launch perception bringup.l
 The node list, parameter files and remappings come from perception.stack, which the venv's own
 launcher (`perception launch bringup`) reads too.
 
-Arguments:
+Launch arguments (name:=value):
   params_file   YAML applied after the package defaults in config/ (default: none)
   namespace     robot namespace for every node (default: none)
   use_sim_time  follow /clock (default: false)
   nodes         comma-separated subset of the nodes to start (default: all)
-  log_level     debug, info, warn, error or fatal (default: info)
+  log_level     debug, info, warn, error or fatal (default: none, the nodes' own: info)
   respawn       respawn nodes marked so in perception.stack (default: true)
+
+Log lines are coloured on a terminal (emulate_tty), plain when launch's output is a pipe or a
+file, unless RCUTILS_COLORIZED_OUTPUT says otherwise: as the venv's launcher does.
 """
 
 import inspect
 import os
+import sys
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
@@ -56,6 +60,11 @@ def _supports_respawn_max_retries() -> bool:
     return 'respawn_max_retries' in inspect.signature(ExecuteLocal.__init__).parameters
 
 
+def _supports_ros_arguments() -> bool:
+    """Tell whether launch_ros's Node takes ros_arguments (0.15 and newer: Humble on)."""
+    return 'ros_arguments' in inspect.signature(Node.__init__).parameters
+
+
 def _stop_after_exits(spec):
     """Shut down once a required, respawning node has exited more often than it may respawn."""
     exits = []
@@ -78,7 +87,15 @@ def _nodes(context, *_args, **_kwargs):
         raise RuntimeError(f'params_file {params_file} not found')
     use_sim_time = _truthy(arg('use_sim_time'))
     respawn = _truthy(arg('respawn'))
+    try:
+        log_level = stack.check_log_level(arg('log_level'))
+    except ValueError as exc:
+        raise RuntimeError(f'log_level: {exc}') from None
+    # launch_ros opens a --ros-args section of its own after these; without a log level the
+    # command line has that one section only.
+    level_args = ['--log-level', log_level] if log_level else []
     has_max_retries = _supports_respawn_max_retries()
+    has_ros_arguments = _supports_ros_arguments()
     actions = []
     for spec in stack.select(STACK, stack.parse_node_list(arg('nodes'))):
         parameters = stack.config_files(spec, share) + ([params_file] if params_file else [])
@@ -87,8 +104,11 @@ def _nodes(context, *_args, **_kwargs):
             'package': stack.PACKAGE, 'executable': spec.executable, 'name': spec.name,
             'namespace': arg('namespace'), 'parameters': parameters,
             'remappings': list(spec.remappings), 'output': 'screen', 'emulate_tty': True,
-            'arguments': ['--ros-args', '--log-level', arg('log_level')],
         }
+        if level_args and has_ros_arguments:
+            kwargs['ros_arguments'] = level_args
+        elif level_args:  # launch_ros before 0.15 (Foxy, Galactic)
+            kwargs['arguments'] = ['--ros-args'] + level_args
         if respawn and spec.respawn:
             kwargs.update(respawn=True, respawn_delay=spec.respawn_delay)
             if has_max_retries:
@@ -110,6 +130,10 @@ def generate_launch_description():
     wanted = launcher.stack_environment()
     env = [SetEnvironmentVariable(name, wanted[name]) for name in launcher.TRANSPORT_VARIABLES
            if name in wanted and name not in os.environ]
+    # emulate_tty gives each node a terminal, so rcutils colours; not when launch's own output
+    # is a pipe or a file (no escape codes in logs), unless the user chose.
+    if launcher.COLOUR_VARIABLE not in os.environ and not launcher.is_terminal(sys.stdout):
+        env.append(SetEnvironmentVariable(launcher.COLOUR_VARIABLE, '0'))
     return LaunchDescription(env + [
         DeclareLaunchArgument('params_file', default_value='',
                               description='YAML applied after the package defaults'),
@@ -119,7 +143,9 @@ def generate_launch_description():
         DeclareLaunchArgument('nodes', default_value='',
                               description='comma-separated subset of: '
                               + ', '.join(stack.STACKS[STACK])),
-        DeclareLaunchArgument('log_level', default_value='info', description='ROS log level'),
+        DeclareLaunchArgument('log_level', default_value='',
+                              description='ROS log level: ' + ', '.join(stack.LOG_LEVELS)
+                              + " (default: none, the nodes' own: info)"),
         DeclareLaunchArgument('respawn', default_value='true',
                               description='respawn nodes marked so'),
         OpaqueFunction(function=_nodes),

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""bringup.launch.py under the real launch_ros.
+"""
+bringup.launch.py under the real launch_ros.
 
 The pip venv has no launch_ros, so this runs where one is importable: this interpreter, or the
 one named by PERCEPTION_LAUNCH_PYTHON (a ROS 2 install's python3, or a venv with launch_ros).
@@ -24,6 +25,7 @@ import signal
 import subprocess
 import sys
 
+import psutil
 import pytest
 
 from perception.launcher import stack_environment
@@ -63,14 +65,23 @@ def test_bringup_launch_file_runs_the_stack_under_a_namespace(ros_context, tmp_p
     launch_prefix = os.path.dirname(os.path.dirname(PYTHON))
     env['AMENT_PREFIX_PATH'] = os.pathsep.join([env['AMENT_PREFIX_PATH'], launch_prefix])
     env['PYTHONPATH'] = os.pathsep.join([os.path.join(ROOT, 'src'), env.get('PYTHONPATH', '')])
+    env.pop('RCUTILS_COLORIZED_OUTPUT', None)  # the launch file decides
     log = open(tmp_path / 'launch.log', 'w+b')
     process = subprocess.Popen(
         [PYTHON, '-c', RUNNER, os.path.join(ROOT, 'launch', 'bringup.launch.py'),
-         'namespace:=robot1', 'log_level:=info'],
+         'namespace:=robot1'],
         env=env, stdout=log, stderr=subprocess.STDOUT)
     probe = StackProbe(namespace='robot1', context=ros_context)
     try:
         assert probe.wait_for_images(10, timeout=40), (tmp_path / 'launch.log').read_text()
+        nodes = psutil.Process(process.pid).children(recursive=True)
+        command_lines = [n.cmdline() for n in nodes if 'camera_node' in ' '.join(n.cmdline())]
+        assert command_lines, 'no camera node under launch'
+        # Without a log level, only launch_ros's own --ros-args section.
+        assert [c.count('--ros-args') for c in command_lines] == [1], command_lines
+        camera = [n for n in nodes if 'camera_node' in ' '.join(n.cmdline())][0]
+        # launch writes to a file here, not a terminal: no colour escapes in the log.
+        assert camera.environ().get('RCUTILS_COLORIZED_OUTPUT') == '0'
         process.send_signal(signal.SIGINT)
         assert process.wait(10) == 0
     finally:

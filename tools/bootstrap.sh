@@ -89,8 +89,11 @@ for pkg_dir in "$root"/interfaces/*/; do
 done
 
 # 4. This package, editable, laid out as `colcon build --symlink-install` would: the share
-#    directory links back to package.xml, launch/, config/ and models/, so edits to them take effect
-#    without a reinstall, and lib/perception holds the executables launch_ros looks for.
+#    directory holds a link to each file setup.py installs (package.xml, launch/, config/,
+#    models/), so edits take effect without a reinstall, and lib/perception holds the
+#    executables launch_ros looks for. Files, not folders, are linked: `ros2 launch` searches
+#    the share directory with os.walk, which does not enter a linked folder. The Makefile runs
+#    this again when files are added to or removed from those folders.
 if ! "$vpy" -c 'import perception' 2>/dev/null \
     || [[ $(cat "$venv/.setup-hash" 2>/dev/null) != $(sha256sum "$root/setup.py" | cut -c1-16) ]]; then
   log 'installing perception into the venv'
@@ -100,9 +103,7 @@ fi
 share=$venv/share/perception
 mkdir -p "$share" "$venv/share/ament_index/resource_index/packages" "$venv/lib/perception"
 cp "$root/resource/perception" "$venv/share/ament_index/resource_index/packages/perception"
-for item in package.xml launch config models; do
-  ln -sfn "$root/$item" "$share/$item"
-done
+"$vpy" "$root/tools/link_share.py" "$root" "$share"
 "$vpy" - "$venv" <<'PY'
 import importlib.metadata
 import os

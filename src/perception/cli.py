@@ -15,6 +15,7 @@
 """The `perception` command: launch a stack in the venv, or run the demo."""
 
 import argparse
+import faulthandler
 import sys
 
 from perception import launcher, stack
@@ -146,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point of the `perception` command."""
+    # A crash in native code (MuJoCo rendering a dataset, rclpy in the demo) prints its stack.
+    faulthandler.enable()
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Conversions between ROS messages and the core's numpy arrays and dataclasses.
+"""
+Conversions between ROS messages and the core's numpy arrays and dataclasses.
 
 Replaces cv_bridge, whose PyPI copy is broken with numpy 2; see perception.core.image_encoding.
 """

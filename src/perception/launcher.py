@@ -66,9 +66,26 @@ FASTDDS_2_DISTROS = ('humble', 'iron', 'jazzy')
 #: Variables the stack sets for its nodes when the user has not (see stack_environment).
 TRANSPORT_VARIABLES = ('FASTDDS_BUILTIN_TRANSPORTS',) + PROFILE_VARIABLES
 
+#: rcutils colours log lines when this is 1, never when 0, and on a terminal of its own if unset.
+COLOUR_VARIABLE = 'RCUTILS_COLORIZED_OUTPUT'
 
-def stack_environment(base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """Return the environment nodes run in: the caller's plus what the pip venv needs."""
+
+def is_terminal(stream) -> bool:
+    """Tell whether a stream is a terminal (False for a pipe, a file, or no stream)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # not a file object, or closed
+        return False
+
+
+def stack_environment(base: Optional[Dict[str, str]] = None,
+                      terminal: bool = False) -> Dict[str, str]:
+    """
+    Return the environment nodes run in: the caller's plus what the pip venv needs.
+
+    terminal says whether the nodes' output ends on a terminal: their own output is a pipe, so
+    rcutils cannot tell, and colours only if told to (launch's emulate_tty does the same).
+    """
     env = dict(os.environ if base is None else base)
     if not env.get('AMENT_PREFIX_PATH'):
         env['AMENT_PREFIX_PATH'] = sys.prefix
@@ -79,7 +96,7 @@ def stack_environment(base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
         old = env.get('ROS_DISTRO', '') in FASTDDS_2_DISTROS
         env[PROFILE_VARIABLES[1] if old else PROFILE_VARIABLES[0]] = fastdds_profile()
     env.setdefault('PYTHONUNBUFFERED', '1')
-    env.setdefault('RCUTILS_COLORIZED_OUTPUT', '0')
+    env.setdefault(COLOUR_VARIABLE, '1' if terminal else '0')
     return env
 
 
@@ -131,7 +148,8 @@ class Supervisor:
                  output: TextIO = sys.stdout, sigint_timeout: float = 3.0,
                  sigterm_timeout: float = 1.5, poll_period: float = 0.05):
         self.children = [_Child(spec) for spec in specs]
-        self.env = stack_environment(env)
+        # Colour when this launcher writes to a terminal, unless the user chose.
+        self.env = stack_environment(env, terminal=is_terminal(output))
         self.output = output
         self.sigint_timeout = sigint_timeout
         self.sigterm_timeout = sigterm_timeout

@@ -85,6 +85,18 @@ def parse_node_list(text: str) -> List[str]:
     return [n for n in text.replace(',', ' ').split() if n]
 
 
+#: Severities rcl's --log-level takes; '' leaves each node at its default (info).
+LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
+
+
+def check_log_level(text: str) -> str:
+    """Return a log level in lower case ('' for the default); ValueError names the choices."""
+    level = text.strip().lower()
+    if level and level not in LOG_LEVELS:
+        raise ValueError(f'log level {text!r} is not one of {", ".join(LOG_LEVELS)}')
+    return level
+
+
 def config_files(spec: NodeSpec, share: str) -> List[str]:
     """Return the absolute paths of a node's parameter files in a share directory."""
     return [os.path.join(share, 'config', name) for name in spec.config]
@@ -102,6 +114,7 @@ def ros_arguments(spec: NodeSpec, share: str, namespace: str = '',
     args += ['-p', f'use_sim_time:={"true" if use_sim_time else "false"}']
     for source, target in spec.remappings:
         args += ['-r', f'{source}:={target}']
-    if log_level:
-        args += ['--log-level', log_level]
+    level = check_log_level(log_level)
+    if level:
+        args += ['--log-level', level]
     return args

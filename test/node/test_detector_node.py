@@ -14,6 +14,7 @@
 
 """The detector node in a process of its own, fed images and heard from this one."""
 
+import threading
 import time
 
 import numpy as np
@@ -66,8 +67,10 @@ class Camera:
     def listen_to_drawings(self):
         self.node.create_subscription(Image, 'detections/image', self.images.append, SENSOR_QOS)
 
-    def send(self, count, rate=30.0, encoding='bgr8'):
+    def send(self, count, rate=30.0, encoding='bgr8', stop=None):
         for _ in range(count):
+            if stop is not None and stop.is_set():
+                return
             self._send_one(encoding)
             time.sleep(1 / rate)
 
@@ -163,3 +166,38 @@ def test_a_tampered_model_is_refused(detector, model, tmp_path):
     node = detector('-p', f'model_manifest:={model}')
     assert node.process.wait(30) == 2
     assert 'corrupt or tampered' in node.output()
+
+
+def test_interrupting_a_busy_detector_ends_cleanly_every_time(detector, model, camera):
+    """SIGINT while the inference thread publishes: no RCLError, no traceback, status 0."""
+    for attempt in range(5):
+        node = detector('-p', f'model_manifest:={model}')
+        assert wait_until(lambda: 'on CPUExecutionProvider' in node.output(), 30), node.output()
+        stop = threading.Event()
+        sender = threading.Thread(target=camera.send, args=(100000, 100.0), kwargs={'stop': stop})
+        before = len(camera.detections)
+        sender.start()
+        try:
+            # Frames keep coming until after the signal, so it lands while the thread is busy.
+            assert wait_until(lambda: len(camera.detections) >= before + 5, 20), node.output()
+            code, _ = node.interrupt(timeout=15)
+        finally:
+            stop.set()
+            sender.join()
+        output = node.output()
+        assert code == 0, f'attempt {attempt}: exit status {code}\n{output}'
+        for bad in ('Traceback', 'RCLError', 'context is invalid', 'Failed to publish'):
+            assert bad not in output, f'attempt {attempt}: {bad!r} in\n{output}'
+
+
+def test_without_onnxruntime_the_node_says_how_to_install_it(detector, model, tmp_path):
+    # A module of that name that cannot be imported, ahead of the real one on the path.
+    shadow = tmp_path / 'shadow' / 'onnxruntime'
+    shadow.mkdir(parents=True)
+    (shadow / '__init__.py').write_text("raise ImportError('no onnxruntime in this test')\n")
+    node = detector('-p', f'model_manifest:={model}', env={'PYTHONPATH': str(shadow.parent)})
+    assert node.process.wait(30) == 2, node.output()
+    output = node.output()
+    assert '[FATAL] onnxruntime (ONNX Runtime' in output, output
+    assert 'python3-onnxruntime-pip' in output and 'pip install onnxruntime' in output, output
+    assert 'Traceback' not in output, output

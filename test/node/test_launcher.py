@@ -81,7 +81,8 @@ def test_a_crashing_required_node_makes_the_launcher_exit_non_zero(tmp_path):
 
 def test_bad_arguments_are_refused_before_anything_starts(tmp_path):
     for args, message in ((['--nodes', 'lidar'], 'has no node lidar'),
-                          (['--params-file', str(tmp_path / 'none.yaml')], 'not found')):
+                          (['--params-file', str(tmp_path / 'none.yaml')], 'not found'),
+                          (['--log-level', 'loud'], "log level 'loud' is not one of")):
         result = subprocess.run(perception_command('launch', 'bringup', *args),
                                 env=stack_environment(), capture_output=True, text=True,
                                 timeout=60)
@@ -165,6 +166,41 @@ def test_environment_carries_large_images_unless_the_user_chose():
     assert mine['FASTDDS_BUILTIN_TRANSPORTS'] == 'SHM'
     assert mine['FASTRTPS_DEFAULT_PROFILES_FILE'] == '/my/profile.xml'
     assert 'FASTDDS_DEFAULT_PROFILES_FILE' not in mine
+
+
+def logged_by_a_node(output, env):
+    """Run a process that logs a warning through rcutils under a Supervisor; return its output."""
+    warner = ProcessSpec('warner', [sys.executable, '-c', (
+        'import rclpy\n'
+        'rclpy.init()\n'
+        'rclpy.create_node("warner").get_logger().warn("careful")\n')])
+    Supervisor([warner], env=env, output=output).run(duration=30, install_signal_handlers=False)
+
+
+def test_nodes_colour_their_logs_when_the_launcher_writes_to_a_terminal():
+    base = {k: v for k, v in os.environ.items() if k != launcher.COLOUR_VARIABLE}
+    assert stack_environment(base, terminal=True)[launcher.COLOUR_VARIABLE] == '1'
+    assert stack_environment(base, terminal=False)[launcher.COLOUR_VARIABLE] == '0'
+    chosen = dict(base, **{launcher.COLOUR_VARIABLE: '0'})
+    assert stack_environment(chosen, terminal=True)[launcher.COLOUR_VARIABLE] == '0'
+
+    controller, terminal_fd = os.openpty()
+    terminal = os.fdopen(terminal_fd, 'w')
+    try:
+        logged_by_a_node(terminal, base)
+        os.set_blocking(controller, False)
+        on_terminal = os.read(controller, 1 << 16).decode('utf-8', 'replace')
+    finally:
+        terminal.close()
+        os.close(controller)
+    assert 'careful' in on_terminal and '\x1b[' in on_terminal, repr(on_terminal)
+
+    piped = io.StringIO()
+    logged_by_a_node(piped, base)
+    assert 'careful' in piped.getvalue() and '\x1b[' not in piped.getvalue()
+    forced = io.StringIO()
+    logged_by_a_node(forced, dict(base, **{launcher.COLOUR_VARIABLE: '1'}))
+    assert '\x1b[' in forced.getvalue()
 
 
 def test_a_missing_executable_is_a_clear_error(monkeypatch):

@@ -75,6 +75,14 @@ def test_ros_arguments_match_what_launch_ros_passes():
                     '--log-level', 'debug']
 
 
+def test_log_levels_are_checked_before_a_node_starts():
+    spec = stack.NODES['camera']
+    assert stack.ros_arguments(spec, '/share', log_level='WARN')[-2:] == ['--log-level', 'warn']
+    assert '--log-level' not in stack.ros_arguments(spec, '/share', log_level='')
+    with pytest.raises(ValueError, match="log level 'loud' is not one of debug, info"):
+        stack.ros_arguments(spec, '/share', log_level='loud')
+
+
 def test_launch_file_builds_its_nodes_from_the_stack_module():
     # The real launch_ros run is in test_launch_file.py (skipped where launch is absent); this
     # part always runs: the file must take its graph from perception.stack, not a copy.

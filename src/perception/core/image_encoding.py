@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Raw image buffers to numpy arrays and back, for the sensor_msgs/Image encodings we use.
+"""
+Raw image buffers to numpy arrays and back, for the sensor_msgs/Image encodings we use.
 
 The functions take and return the fields of a sensor_msgs/Image, not the message, so the core
 stays free of ROS; perception.conversions wraps them for messages.

@@ -33,6 +33,7 @@ import numpy as np
 
 from perception.core.detection import DetectionError, Detections, infer_layout, LAYOUTS
 from perception.core.detection import letterbox, postprocess, to_tensor
+from perception.core.optional import require
 from perception.core.yamlfile import read_yaml
 
 
@@ -146,7 +147,7 @@ class OnnxDetector:
     def __init__(self, manifest: Manifest, providers: Sequence[str] = ('cpu',),
                  cache_dir: str = '', threads: int = 0, warmup: int = 2,
                  require_first_provider: bool = False):
-        import onnxruntime as ort
+        ort = require('onnxruntime')  # only a node that detects needs it
         self.manifest = manifest
         path = manifest.model_path
         if not os.path.isfile(path):

@@ -38,6 +38,7 @@ from std_msgs.msg import Header
 from perception import diagnostics
 from perception.conversions import calibration_to_camera_info, numpy_to_image, stamp_from_ns
 from perception.core.calibration import CameraCalibration
+from perception.core.optional import require
 from perception.core.twist import twist_problem
 from perception.node_main import run_node
 from perception.params import config_path, declare_parameters, ParamSpec
@@ -91,7 +92,8 @@ class SimulatorNode(Node):
         p = declare_parameters(self, PARAMS, 'simulator.yaml')
         self.p = p
         # Imported here: loading MuJoCo and building the world take a moment, and a parameter
-        # error above should not wait for them.
+        # error above should not wait for them. A missing MuJoCo is a clear fatal error.
+        require('mujoco')
         from perception.sim.recorder import GroundTruthRecorder
         from perception.sim.scenario import load_scenario, scenario_path
         from perception.sim.robot_model import check_mountable, drive_limits

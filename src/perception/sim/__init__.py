@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The simulated warehouse (MuJoCo): scenarios, world, sensors, ground truth and datasets.
+"""
+The simulated warehouse (MuJoCo): scenarios, world, sensors, ground truth and datasets.
 
 ROS-free; perception.nodes.simulator_node publishes it as a robot's drivers would.
 """

@@ -266,7 +266,7 @@ class World:
 
     @property
     def time(self) -> float:
-        """Simulated seconds since the start."""
+        """Return the simulated seconds since the start."""
         return self.data.time
 
     def pose(self) -> Tuple[float, float, float]:
