@@ -45,6 +45,11 @@ class Feed:
         self.spinner = Spinner(self.node, context)
         self.sent = []
 
+    def wait_for_mapper(self, node):
+        """Wait until the mapper listens: under load it may take seconds to start."""
+        assert wait_until(lambda: all(p.get_subscription_count() for p in (
+            self.scan, self.odom, self.depth, self.info)), 30), node.output()
+
     def _diag(self, msg):
         for status in msg.status:
             self.diag[status.name] = (status.level, status.message)
@@ -89,7 +94,7 @@ def wall_ranges(distance=2.0):
 
 def test_the_map_shows_what_the_scan_sees(mapper, feed):
     node = mapper()
-    time.sleep(1.5)
+    feed.wait_for_mapper(node)
     feed.send(wall_ranges(), 15)
     assert wait_until(lambda: feed.maps, 10), node.output()
     grid = feed.maps[-1]
@@ -107,7 +112,7 @@ def test_the_map_shows_what_the_scan_sees(mapper, feed):
 
 def test_bad_input_is_reported_and_survived(mapper, feed):
     node = mapper()
-    time.sleep(1.5)
+    feed.wait_for_mapper(node)
     nan = np.full(360, np.nan, np.float32)
     feed.send(nan, 5)  # all NaN: nothing to mark or clear, no crash
     feed.send(np.zeros(0, np.float32), 5)  # no ranges: malformed

@@ -98,13 +98,21 @@ def depth_cloud(depth: np.ndarray, intrinsics: Tuple[float, float, float, float]
     fx, fy, cx, cy = intrinsics
     if not (fx > 0 and fy > 0):
         raise MalformedReading('depth camera_info has no focal length (uncalibrated)')
-    sub = np.asarray(depth)[::stride, ::stride].astype(np.float64) * scale
-    rows, cols = np.mgrid[0:depth.shape[0]:stride, 0:depth.shape[1]:stride]
-    valid = np.isfinite(sub) & (sub > 0) & (sub <= max_range)
-    z = sub[valid]
-    optical = np.column_stack([(cols[valid] - cx) * z / fx, (rows[valid] - cy) * z / fy, z])
-    body = optical @ (mount.rotation() @ OPTICAL_TO_BODY).T
-    return body + (mount.x, mount.y, mount.z)
+    sub = np.asarray(depth)[::stride, ::stride]
+    z = sub.astype(np.float64) * scale
+    valid = (z > 0) & (z <= max_range)  # NaN compares false
+    z = z[valid]
+    # A pixel's point is its ray (x/z, y/z, 1) times z; the rays' base-frame components are
+    # sums of a row term and a column term, so they cost one small grid each.
+    rotation = mount.rotation() @ OPTICAL_TO_BODY
+    u = (np.arange(sub.shape[1]) * stride - cx) / fx
+    v = (np.arange(sub.shape[0]) * stride - cy) / fy
+    out = np.empty((len(z), 3))
+    for axis, offset in enumerate((mount.x, mount.y, mount.z)):
+        a, b, c = rotation[axis]
+        ray = (a * u)[None, :] + (b * v + c)[:, None]
+        out[:, axis] = ray[valid] * z + offset
+    return out
 
 
 def ground_point(u: float, v: float, intrinsics: Tuple[float, float, float, float],
