@@ -43,7 +43,7 @@ their place; cells that enter the window are unknown. Objects a detector reports
 forklifts) are kept in a layer of their own for a time that depends on their class.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import math
 from typing import Dict, NamedTuple, Optional, Tuple
 
@@ -147,9 +147,9 @@ class RollingGrid:
         """
         _check_pose(pose)
         ranges = np.asarray(ranges, dtype=np.float64)
-        # Validates the scan (MalformedReading) and gives the returns, in the base frame.
-        hit_points = transform(scan_points(ranges, angle_min, angle_increment, range_min,
-                                           range_max, mount), pose)
+        lidar = _in_odom(mount, pose)
+        # Validates the scan (MalformedReading) and gives the returns, in odom.
+        hit_points = scan_points(ranges, angle_min, angle_increment, range_min, range_max, lidar)
         hit = np.isfinite(ranges) & (ranges >= max(range_min, 0.0)) & (ranges <= range_max)
         no_return = (ranges == np.inf) | (np.isfinite(ranges) & (ranges > range_max))
         length = np.where(hit, ranges, 0.0)
@@ -159,11 +159,10 @@ class RollingGrid:
         # Sectors one increment wide tile the field of view; where the beams span a full turn
         # or more they are narrowed, so that the fan never overlaps itself.
         half = min(step, max(2 * math.pi - step * (n - 1), 0.0)) / 2
-        bearing = pose[2] + mount.yaw + angle_min + angle_increment * np.arange(n)
+        bearing = lidar.yaw + angle_min + angle_increment * np.arange(n)
         side = math.copysign(half, angle_increment)
-        origin = _sensor_origin(mount, pose)
-        update = self._fold(origin, bearing - side, bearing + side, length, hit_points,
-                            np.zeros((0, 2)))
+        update = self._fold((lidar.x, lidar.y), bearing - side, bearing + side, length,
+                            hit_points, np.zeros((0, 2)))
         self.clear_footprint(pose)
         return update
 
@@ -184,16 +183,17 @@ class RollingGrid:
         if not all(math.isfinite(v) for v in intrinsics):
             raise MalformedReading(f'depth intrinsics {tuple(intrinsics)} are not finite')
         stride = max(int(stride), 1)
-        cloud = depth_cloud(depth, intrinsics, mount, stride, max_range)
+        camera = _in_odom(mount, pose)
+        cloud = depth_cloud(depth, intrinsics, camera, stride, max_range)  # odom, z up
         floor = cloud[:, 2] < min_height
         used = floor | (cloud[:, 2] <= max_height)
-        points, floor = transform(cloud[used, :2], pose), floor[used]
-        origin = _sensor_origin(mount, pose)
+        points, floor = cloud[used, :2], floor[used]
+        origin = (camera.x, camera.y)
         # Bins twice as wide as the angle between sampled columns (stride / fx), so that each
         # bin in view holds points.
         bins = int(min(math.ceil(math.pi * intrinsics[0] / stride), _MAX_BINS))
         width = 2 * math.pi / bins
-        heading = pose[2] + mount.yaw
+        heading = camera.yaw
         length = _free_length(points, floor, origin, heading, width, bins)
         seen = np.flatnonzero(length > 0)
         span = np.arange(seen[0], seen[-1] + 1) if len(seen) else seen
@@ -333,10 +333,10 @@ def _check_pose(pose: Pose) -> None:
         raise ValueError(f'robot pose {tuple(pose)} is not a finite x, y, yaw')
 
 
-def _sensor_origin(mount: Mount, pose: Pose) -> Tuple[float, float]:
-    """Where a sensor sits in odom."""
+def _in_odom(mount: Mount, pose: Pose) -> Mount:
+    """Return the mount of a sensor on a robot at pose as seen from odom (yaws about z add)."""
     x, y = transform(np.array([[mount.x, mount.y]]), pose)[0]
-    return float(x), float(y)
+    return replace(mount, x=float(x), y=float(y), yaw=mount.yaw + pose[2])
 
 
 def _free_length(points: np.ndarray, floor: np.ndarray, origin: Tuple[float, float],
@@ -350,9 +350,12 @@ def _free_length(points: np.ndarray, floor: np.ndarray, origin: Tuple[float, flo
     length = np.zeros(bins)
     if not len(points):
         return length
-    dx, dy = points[:, 0] - origin[0], points[:, 1] - origin[1]
-    bearing = np.mod(np.arctan2(dy, dx) - heading + math.pi, 2 * math.pi)
-    index = np.minimum((bearing / width).astype(np.int16), bins - 1)
+    # float32 is ample for bins and distances (micrometres at 50 m) and twice as fast.
+    dx = (points[:, 0] - origin[0]).astype(np.float32)
+    dy = (points[:, 1] - origin[1]).astype(np.float32)
+    start = np.float32((heading - math.pi) % (2 * math.pi))  # where bin 0 starts
+    bearing = np.mod(np.arctan2(dy, dx) - start, np.float32(2 * math.pi))
+    index = np.minimum((bearing / np.float32(width)).astype(np.int16), bins - 1)
     order = np.argsort(index, kind='stable')  # a radix sort on int16
     index, distance, floor = index[order], np.hypot(dx, dy)[order], floor[order]
     starts = np.flatnonzero(np.concatenate([[True], index[1:] != index[:-1]]))
