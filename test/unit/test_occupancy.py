@@ -60,11 +60,13 @@ def cell(g, x, y):
     return int(g.occupancy()[rows[0], cols[0]])
 
 
-def region(g, x0, x1, y0, y1):
-    """Occupancies of the cells whose centres lie in the odom box."""
+def region(g, x0, x1, y0, y1, pose=(0.0, 0.0, 0.0)):
+    """Occupancies of the cells whose centres lie in the box, in the frame of a robot at pose."""
     n, res = g.config.cells, g.config.resolution
-    xs, ys = np.meshgrid(g.origin[0] + (np.arange(n) + 0.5) * res,
-                         g.origin[1] + (np.arange(n) + 0.5) * res)
+    xs, ys = np.meshgrid(g.origin[0] + (np.arange(n) + 0.5) * res - pose[0],
+                         g.origin[1] + (np.arange(n) + 0.5) * res - pose[1])
+    c, s = math.cos(pose[2]), math.sin(pose[2])
+    xs, ys = c * xs + s * ys, -s * xs + c * ys
     inside = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
     assert inside.any()
     return g.occupancy()[inside]
@@ -218,19 +220,35 @@ def test_the_floor_the_camera_sees_clears_and_never_marks():
     assert (region(g, 6.6, 7.5, -0.3, 0.3) == -1).all()      # beyond depth_max_range
 
 
-def test_a_low_obstacle_marks_and_the_floor_seen_over_it_does_not_clear_it():
+@pytest.mark.parametrize('pose', [(0.0, 0.0, 0.0), (1.0, -1.0, math.pi / 2)])
+def test_a_low_obstacle_marks_and_the_floor_seen_over_it_does_not_clear_it(pose):
     g = grid()
-    box = ((2.0, -0.5, 0.0), (2.4, 0.5, 0.3))
+    box = ((2.0, -0.5, 0.0), (2.4, 0.5, 0.3))  # in the robot's frame
     image = render([box])
     for _ in range(3):
-        update = depth(g, image)
+        update = depth(g, image, pose)
         assert update.hit > 0
-    assert (region(g, 2.0, 2.05, -0.4, 0.4) >= 65).all()      # its near face
-    assert not free(region(g, 2.0, 2.4, -0.5, 0.5)).any()      # none of its cells is free
-    assert free(region(g, 1.3, 1.9, -0.3, 0.3)).all()         # the floor before it
-    behind = region(g, 3.6, 4.5, -0.3, 0.3)  # the floor seen over it: free where it lands
+
+    def cells(x0, x1, y0, y1):
+        return region(g, x0, x1, y0, y1, pose)
+
+    assert (cells(2.0, 2.05, -0.4, 0.4) >= 65).all()      # its near face
+    assert not free(cells(2.0, 2.4, -0.5, 0.5)).any()      # none of its cells is free
+    assert free(cells(1.3, 1.9, -0.3, 0.3)).all()         # the floor before it
+    behind = cells(3.6, 4.5, -0.3, 0.3)  # the floor seen over it: free where it lands
     assert free(behind).mean() > 0.25 and behind.max() < 50
-    assert (region(g, 2.5, 3.1, -0.3, 0.3) == -1).all()       # its shadow: not seen
+    assert (cells(2.5, 3.1, -0.3, 0.3) == -1).all()       # its shadow: not seen
+
+
+def test_a_camera_mounted_sideways_maps_to_its_side():
+    g = grid()
+    left = Mount(x=0.3, z=1.0, pitch=math.radians(10.0), yaw=math.pi / 2)
+    box = ((-0.5, 2.0, 0.0), (0.5, 2.4, 0.3))
+    g.integrate_depth(render([box], mount=left), INTRINSICS, left, (0.0, 0.0, 0.0), **DEPTH)
+    assert (region(g, -0.4, 0.4, 2.0, 2.05) >= 65).all()
+    assert free(region(g, -0.2, 0.4, 1.3, 1.9)).all()
+    for x0, x1 in ((1.5, 4.5), (-4.5, -1.5)):  # ahead and behind: not in its view
+        assert (region(g, x0, x1, -0.5, 0.5) == -1).all()
 
 
 def test_obstacle_points_mark_and_never_clear():
