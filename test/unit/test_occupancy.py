@@ -197,6 +197,14 @@ def test_a_cell_hit_in_a_reading_is_never_cleared_by_it():
     assert free(region(g, 0.5, 1.6, -0.3, 0.3)).all()
 
 
+def test_a_sparse_scan_does_not_clear_the_wall_between_its_returns():
+    g = grid()
+    scan(g, wall_ranges(2.02, beams=36))  # ten degrees apart: five returns, 0.3 m apart
+    wall = region(g, 2.0, 2.05, -0.7, 0.7)
+    assert (wall >= 65).sum() == 5 and not free(wall).any()  # the rest is unknown, not free
+    assert free(region(g, 0.5, 1.9, -0.1, 0.1)).all()
+
+
 def test_a_scan_with_a_negative_increment_is_the_same_scan():
     ranges = wall_ranges(2.02)
     g1, g2 = grid(), grid()
@@ -259,6 +267,17 @@ def test_obstacle_points_mark_and_never_clear():
     depth(g, render([wall]))
     assert (region(g, 1.2, 1.25, -0.4, 0.4) >= 65).all()
     assert (region(g, 0.45, 1.15, -0.3, 0.3) == -1).all()  # past the footprint: unknown
+
+
+def test_sparse_depth_does_not_clear_an_obstacle_between_its_points():
+    g = grid()
+    # A low crate, the floor seen over it: clearing stops at the crate, not at the floor.
+    crate = ((2.02, -1.0, 0.0), (2.4, 1.0, 0.3))
+    g.integrate_depth(render([crate]), INTRINSICS, CAMERA, (0.0, 0.0, 0.0),
+                      **dict(DEPTH, stride=8))  # points some 0.15 m apart on its face
+    face = region(g, 2.0, 2.05, -0.9, 0.9)
+    assert (face >= 65).any() and not free(face).any()
+    assert free(region(g, 1.2, 1.9, -0.3, 0.3)).any()
 
 
 def test_what_the_robot_passes_under_is_ignored():

@@ -18,22 +18,25 @@ A rolling local occupancy grid in log-odds, centred on the robot in the odom fra
 A reading (a scan, a depth image) is folded in at once: it hits a set of cells and clears a set
 of cells, and each cell changes at most once per reading, by `hit` or by `miss`, never both.
 
-Scan (integrate_scan). Each beam has a free length: its range where it returns within
-[range_min, range_max] (it then hits the cell its end falls in); min(clear_range, range_max)
-where it has no return (+inf or beyond range_max, REP 117); 0 where it says nothing (NaN,
--inf, which REP 117 uses for too close, or below range_min). The free polygon is a fan from the
-lidar of one sector per beam, its beam increment wide and as long as its free length.
+Scan (integrate_scan). Each beam has a free length: its range less one cell where it returns
+within [range_min, range_max] (it then hits the cell its end falls in); min(clear_range,
+range_max) where it has no return (+inf or beyond range_max, REP 117); 0 where it says nothing
+(NaN, -inf, which REP 117 uses for too close, or below range_min). The free polygon is a fan
+from the lidar of one sector per beam, its beam increment wide.
 
 Depth (integrate_depth). Every stride-th pixel becomes a point: below min_height it is floor,
 from there to max_height an obstacle, higher up (what the robot passes under) it is ignored.
 Obstacle points hit their cells; floor points never do. Around the camera the bearings are cut
 into bins of twice the angle between sampled columns (2 * stride / fx), wide enough for each
-bin in view to hold points; a bin's free length is min(nearest obstacle point, farthest floor
-point), 0 where it has no floor. So clearing stops at the first obstacle, and obstacle points
-never clear: a ray to the top of a load crosses the load's own cells in 2D. The free polygon is
-the fan of these bins from the camera, and the cells floor points land in are free too (floor
-seen over a low obstacle, or beside one in the same bin).
+bin in view to hold points; a bin's free length is min(nearest obstacle point less one cell,
+farthest floor point), 0 where it has no floor. So clearing stops before the first obstacle, and
+obstacle points never clear: a ray to the top of a load crosses the load's own cells in 2D. The
+free polygon is the fan of these bins from the camera, and the cells floor points land in are
+free too (floor seen over a low obstacle, or beside one in the same bin), unless they touch a
+cell the reading hits: there the floor points are the obstacle's foot.
 
+A sector reaches its free length on its centre line and, at each side, the shorter of its own
+and its neighbour's: between two returns from a wall, its edges stay in front of the wall.
 Either way a reading clears the cells of its free polygon as OpenCV fills it (cells whose centre
 lies inside, and the cells its outline runs through) and, for depth, the floor cells, less the
 cells the same reading hits: a cell hit in a reading is never cleared by it. The robot's
@@ -55,7 +58,8 @@ from perception.core.sensor_points import MalformedReading, Mount, pixel_rays, s
 
 UNKNOWN = -1
 _SHIFT = 8          # fractional bits of the polygon vertices handed to OpenCV (1/256 cell)
-_MAX_BINS = 16384   # most bearing bins around a camera (vertices of its free polygon / 2)
+_NEIGHBOURS = np.ones((3, 3), np.uint8)  # a cell and the eight around it
+_MAX_BINS = 16384   # most bearing bins around a camera (three polygon vertices each)
 
 Pose = Tuple[float, float, float]
 
@@ -153,7 +157,9 @@ class RollingGrid:
         hit_points = scan_points(ranges, angle_min, angle_increment, range_min, range_max, lidar)
         hit = np.isfinite(ranges) & (ranges >= max(range_min, 0.0)) & (ranges <= range_max)
         no_return = (ranges == np.inf) | (np.isfinite(ranges) & (ranges > range_max))
-        length = np.where(hit, ranges, 0.0)
+        # A cell short of a return: the polygon's edge never reaches into the cell of what
+        # the beam hit, nor into the cells beside it along a wall.
+        length = np.where(hit, np.maximum(ranges - self.config.resolution, 0.0), 0.0)
         length[no_return] = max(min(clear_range, range_max), 0.0)
         n = len(ranges)
         step = abs(angle_increment)
@@ -162,7 +168,7 @@ class RollingGrid:
         half = min(step, max(2 * math.pi - step * (n - 1), 0.0)) / 2
         bearing = lidar.yaw + angle_min + angle_increment * np.arange(n)
         side = math.copysign(half, angle_increment)
-        update = self._fold((lidar.x, lidar.y), bearing - side, bearing + side, length,
+        update = self._fold((lidar.x, lidar.y), bearing, side, length,
                             hit_points, np.zeros((0, 2)))
         self.clear_footprint(pose)
         return update
@@ -198,7 +204,9 @@ class RollingGrid:
                                             rays.starts)
             near_obstacle = np.minimum.reduceat(np.where(obstacle, distance, np.inf)[rays.order],
                                                 rays.starts)
-            length[rays.bin_of] = np.minimum(far_floor, near_obstacle)
+            # A cell short of the nearest obstacle, as for a scan's returns.
+            length[rays.bin_of] = np.minimum(
+                far_floor, np.maximum(near_obstacle - self.config.resolution, 0.0))
         camera = _in_odom(mount, pose)
         c, s = math.cos(pose[2]), math.sin(pose[2])
 
@@ -208,8 +216,8 @@ class RollingGrid:
 
         seen = np.flatnonzero(length > 0)
         span = np.arange(seen[0], seen[-1] + 1) if len(seen) else seen
-        low = camera.yaw - math.pi + rays.width * span
-        update = self._fold((camera.x, camera.y), low, low + rays.width, length[span],
+        centre = camera.yaw - math.pi + rays.width * (span + 0.5)
+        update = self._fold((camera.x, camera.y), centre, rays.width / 2, length[span],
                             odom(obstacle), odom(floor))
         self.clear_footprint(pose)
         return update
@@ -222,13 +230,15 @@ class RollingGrid:
             self._rays = (key, _DepthRays(shape, intrinsics, mount, stride))
         return self._rays[1]
 
-    def _fold(self, origin: Tuple[float, float], low: np.ndarray, high: np.ndarray,
+    def _fold(self, origin: Tuple[float, float], bearing: np.ndarray, half: float,
               length: np.ndarray, hit_xy: np.ndarray, free_xy: np.ndarray) -> Update:
         """
         Apply one reading: a fan of sectors from origin, hit points and free points (odom).
 
-        Sector i spans bearings low[i] to high[i] out to length[i]; the sectors are in order of
-        bearing, so that the fan is one polygon around origin.
+        Sector i spans bearing[i] - half to bearing[i] + half (half has the sign of the bearings'
+        order, so that the fan is one polygon around origin). It reaches length[i] on its centre
+        line, and at each side the shorter of its length and its neighbour's: between two
+        returns from a wall, its edges stay in front of the wall.
         """
         cfg = self.config
         res, n = cfg.resolution, cfg.cells
@@ -237,8 +247,11 @@ class RollingGrid:
         # also keeps the vertices within OpenCV's integer range.
         reach = max(math.hypot(cx - origin[0], cy - origin[1])
                     for cx in (gx, gx + n * res) for cy in (gy, gy + n * res)) + res
-        length = np.repeat(np.minimum(length, reach), 2)
-        angle = np.column_stack([low, high]).reshape(-1)
+        length = np.minimum(length, reach)
+        right = np.minimum(length, np.concatenate([length[1:], length[-1:]]))
+        left = np.concatenate([length[:1], right[:-1]])
+        angle = np.column_stack([bearing - half, bearing, bearing + half]).reshape(-1)
+        length = np.column_stack([left, length, right]).reshape(-1)
         # In cell units, where OpenCV puts the centre of cell (c, r) at (c, r).
         fan_x = np.concatenate([[origin[0]], origin[0] + length * np.cos(angle)])
         fan_y = np.concatenate([[origin[1]], origin[1] + length * np.sin(angle)])
@@ -267,9 +280,14 @@ class RollingGrid:
         if fan:
             vertices = np.column_stack([fan_x - c0, fan_y - r0]) * (1 << _SHIFT)
             cv2.fillPoly(free, [np.round(vertices).astype(np.int32)], 1, cv2.LINE_8, _SHIFT)
-        free[free_r - r0, free_c - c0] = 1
         hit = np.zeros_like(free)
         hit[hit_r - r0, hit_c - c0] = 2
+        if len(free_c):
+            # Floor points next to a hit are the obstacle's foot (a cell is wider than the
+            # floor band is high), so they free only cells away from what this reading hits.
+            floor = np.zeros_like(free)
+            floor[free_r - r0, free_c - c0] = 1
+            free |= floor & (cv2.dilate(hit, _NEIGHBOURS) == 0)
         # 0 untouched, 1 free, 2 or 3 hit: a hit wins, so no cell is both. A table lookup and
         # one clip are several times faster than masked updates.
         code = free | hit
