@@ -283,8 +283,8 @@ class RollingGrid:
         hit = np.zeros_like(free)
         hit[hit_r - r0, hit_c - c0] = 2
         if len(free_c):
-            # Floor points next to a hit are the obstacle's foot (a cell is wider than the
-            # floor band is high), so they free only cells away from what this reading hits.
+            # Floor points next to a hit cell are the obstacle's foot, in its cells or beside
+            # them, sampled or not: they free only cells away from what this reading hits.
             floor = np.zeros_like(free)
             floor[free_r - r0, free_c - c0] = 1
             free |= floor & (cv2.dilate(hit, _NEIGHBOURS) == 0)
