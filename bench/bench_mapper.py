@@ -58,9 +58,7 @@ def grid_timing(frames: int) -> dict:
     os.sched_setaffinity(0, {0})
     p = load_defaults('mapper.yaml')
     world = World(load_scenario(scenario_path('pallet_blocking', config_path('scenarios'))))
-    grid = RollingGrid(GridConfig(**{k: p[k] for k in (
-        'size_m', 'resolution', 'hit', 'miss', 'clamp_min', 'clamp_max', 'decay_per_s',
-        'robot_length', 'robot_width')}))
+    grid = RollingGrid(GridConfig.from_mapping(p))
     camera, lidar = world.camera, world.lidar
     cam_mount = Mount(x=camera.x, z=camera.z, pitch=math.radians(camera.pitch_deg))
     angles = lidar.angles()

@@ -74,10 +74,7 @@ def observe(grid, w, depth=True, scan=True):
 
 
 def mapper_grid():
-    p = load_defaults('mapper.yaml')
-    return RollingGrid(GridConfig(**{k: p[k] for k in (
-        'size_m', 'resolution', 'hit', 'miss', 'clamp_min', 'clamp_max', 'decay_per_s',
-        'robot_length', 'robot_width')}))
+    return RollingGrid(GridConfig.from_mapping(load_defaults('mapper.yaml')))
 
 
 def footprint_cells(grid, x0, x1, y0, y1):

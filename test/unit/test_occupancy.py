@@ -368,3 +368,14 @@ def test_detected_objects_are_held_for_their_time():
     held = g.occupancy(now=4.9) == 100
     assert held[near].all() and not held[np.hypot(xs - 1.0, ys - 1.0) > 0.45].any()
     assert (g.occupancy(now=5.1) == -1).all()  # expired: unknown again, not free
+
+
+def test_a_grid_config_takes_its_fields_from_the_mappers_parameters():
+    values = {'size_m': 4.0, 'resolution': 0.1, 'hit': 1.0, 'miss': -0.5, 'clamp_min': -3.0,
+              'clamp_max': 3.0, 'decay_per_s': 0.2, 'robot_length': 0.8, 'robot_width': 0.6,
+              'rate_hz': 5.0, 'scan_x': 0.2}  # the node's other parameters are left alone
+    config = GridConfig.from_mapping(values)
+    assert (config.cells, config.hit, config.robot_width) == (40, 1.0, 0.6)
+    del values['miss']
+    with pytest.raises(KeyError, match='miss'):
+        GridConfig.from_mapping(values)

@@ -46,7 +46,7 @@ their place; cells that enter the window are unknown. Objects a detector reports
 forklifts) are kept in a layer of their own for a time that depends on their class.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 import math
 from typing import Dict, NamedTuple, Optional, Tuple
 
@@ -84,6 +84,11 @@ class GridConfig:
     decay_per_s: float = 0.1    # log-odds per second, toward 0, everywhere not observed
     robot_length: float = 0.7
     robot_width: float = 0.5
+
+    @classmethod
+    def from_mapping(cls, values) -> 'GridConfig':
+        """Take each field from a mapping with more keys, such as the mapper's parameters."""
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
     @property
     def cells(self) -> int:

@@ -89,10 +89,7 @@ class MapperNode(Node):
         self.p = p
         if p['size_m'] / p['resolution'] > 2000:
             raise ValueError('size_m / resolution exceeds 2000 cells per side')
-        self.grid = RollingGrid(GridConfig(
-            size_m=p['size_m'], resolution=p['resolution'], hit=p['hit'], miss=p['miss'],
-            clamp_min=p['clamp_min'], clamp_max=p['clamp_max'], decay_per_s=p['decay_per_s'],
-            robot_length=p['robot_length'], robot_width=p['robot_width']))
+        self.grid = RollingGrid(GridConfig.from_mapping(p))
         self.geometry = SensorGeometry(self, p)
         self.classes = {c.strip(): 'person' for c in p['person_classes'].split(',') if c.strip()}
         self.classes.update({c.strip(): 'forklift' for c in p['forklift_classes'].split(',')
