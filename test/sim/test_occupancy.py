@@ -12,7 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The rolling occupancy grid, fed by rendered depth and ray-cast scans of the simulator."""
+"""
+The rolling occupancy grid, fed by rendered depth and ray-cast scans of the simulator.
+
+The readings go through the core functions the mapper node calls, with its default parameters;
+test/unit/test_occupancy.py covers their rules on hand-built readings.
+"""
 
 import math
 
@@ -21,10 +26,10 @@ import pytest
 import yaml
 
 from perception.core.occupancy import GridConfig, RollingGrid
-from perception.core.safety_field import transform
-from perception.core.sensor_points import depth_cloud, Mount, scan_points
+from perception.params import load_defaults
+from perception.sim import robot_model
 from perception.sim.scenario import parse_scenario
-from perception.sim.world import CameraSpec, LidarSpec, World
+from perception.sim.world import World
 
 pytestmark = pytest.mark.sim
 
@@ -42,38 +47,36 @@ robot:
   start: [0, 0, 0]
   route: {speed: 1.0, waypoints: [[1, 0]]}
 """
-CAMERA = CameraSpec(width=320, height=240)
-CAMERA_MOUNT = Mount(x=CAMERA.x, z=CAMERA.z, pitch=math.radians(CAMERA.pitch_deg))
-LIDAR = LidarSpec(noise_std=0.0)
-LIDAR_MOUNT = Mount(x=LIDAR.x)
+CAMERA = robot_model.camera(width=320, height=240)
+LIDAR = robot_model.lidar()
 
 
 def world(text=ROOM):
-    return World(parse_scenario(yaml.safe_load(text), 'test'), camera=CAMERA, lidar=LIDAR)
+    return World(parse_scenario(yaml.safe_load(text), 'test'), camera=CAMERA, lidar=LIDAR,
+                 scan_noise=0.0)
 
 
 def observe(grid, w, depth=True, scan=True):
     """Fold one depth frame and one scan from the robot's current pose into the grid."""
+    p = load_defaults('mapper.yaml')
     pose = w.pose()
     grid.recentre(pose[0], pose[1])
     if depth:
-        fx, fy, cx, cy = CAMERA.intrinsics()
-        cloud = depth_cloud(w.render(rgb=False, depth=True).depth, (fx, fy, cx, cy),
-                            CAMERA_MOUNT, stride=2, max_range=6.0)
-        floor = cloud[:, 2] < 0.05
-        band = ~floor & (cloud[:, 2] <= 2.0)
-        origin = tuple(transform(np.array([[CAMERA_MOUNT.x, 0.0]]), pose)[0])
-        used = floor | band
-        grid.integrate(origin, transform(cloud[used, :2], pose), band[used], clear=floor[used])
+        # Every second pixel of 320x240 samples the scene as every fourth of 640x480 does.
+        grid.integrate_depth(w.render(rgb=False, depth=True).depth, CAMERA.intrinsics(),
+                             CAMERA.mount, pose, 2, p['depth_min_height'],
+                             p['depth_max_height'], p['depth_max_range'])
     if scan:
-        ranges = w.scan()
-        hits = np.isfinite(ranges)
-        usable = np.where(hits, ranges, 4.9)
-        points = scan_points(usable, LIDAR.angles()[0], LIDAR.angles()[1] - LIDAR.angles()[0],
-                             0.0, 15.0, LIDAR_MOUNT)
-        origin = transform(np.array([[LIDAR_MOUNT.x, 0.0]]), pose)[0]
-        grid.integrate(tuple(origin), transform(points, pose), hits)
-    grid.clear_footprint(pose)
+        angles = LIDAR.angles()
+        grid.integrate_scan(w.scan(), angles[0], angles[1] - angles[0], LIDAR.range_min,
+                            LIDAR.range_max, LIDAR.mount, pose, p['scan_clear_range'])
+
+
+def mapper_grid():
+    robot = robot_model.robot_spec()
+    return RollingGrid(GridConfig.from_mapping(load_defaults('mapper.yaml'),
+                                               robot_length=robot.length,
+                                               robot_width=robot.width))
 
 
 def footprint_cells(grid, x0, x1, y0, y1):
@@ -85,7 +88,7 @@ def footprint_cells(grid, x0, x1, y0, y1):
 
 
 def test_a_static_box_ends_up_in_the_right_cells():
-    w, grid = world(), RollingGrid(GridConfig())
+    w, grid = world(), mapper_grid()
     # Seen from one place, a depth camera samples the box's top in rows a few cells apart;
     # approaching it, as a robot does, fills them in.
     for x in (0.0, 0.15, 0.3, 0.45, 0.6):
@@ -99,22 +102,22 @@ def test_a_static_box_ends_up_in_the_right_cells():
 
 
 def test_the_shadow_stays_unknown_and_the_floor_never_marks():
-    w, grid = world(), RollingGrid(GridConfig())
+    w, grid = world(), mapper_grid()
     observe(grid, w, depth=False)  # the lidar, low, cannot see behind the crate
     occ = grid.occupancy()
     behind = footprint_cells(grid, 3.3, 4.5, -0.15, 0.15)  # shadowed by the crate
     assert (occ[behind] == -1).mean() > 0.8
     floor = footprint_cells(grid, 0.8, 2.0, -0.5, 0.5)  # open floor in front of the crate
     assert (occ[floor] >= 0).all() and (occ[floor] < 50).all()
-    w2, grid2 = world(), RollingGrid(GridConfig())
+    w2, grid2 = world(), mapper_grid()
     observe(grid2, w2, scan=False)  # depth alone: the floor clears, never marks
     assert (grid2.occupancy()[floor] < 50).all()
     assert occ.min() >= -1 and occ.max() <= 100
 
 
 def test_a_removed_object_clears_within_the_bound_of_its_parameters():
-    config = GridConfig()
-    w, grid = world(), RollingGrid(config)
+    w, grid = world(), mapper_grid()
+    config = grid.config
     for _ in range(10):
         observe(grid, w, depth=False)  # saturate the crate's cells at clamp_max
     face = footprint_cells(grid, 2.2, 2.3, -0.2, 0.2)
@@ -125,44 +128,6 @@ def test_a_removed_object_clears_within_the_bound_of_its_parameters():
     for _ in range(bound):
         observe(grid, gone, depth=False)
     assert (grid.occupancy()[face] < 50).all()
-
-
-def test_moving_keeps_world_fixed_obstacles_within_one_cell():
-    w, grid = world(), RollingGrid(GridConfig())
-    observe(grid, w)
-    before = np.argwhere(grid.occupancy() >= 65)
-    centre_before = grid.origin + (before[:, ::-1].mean(0) + 0.5) * grid.config.resolution
-    grid.recentre(1.37, 0.0)
-    after = np.argwhere(grid.occupancy() >= 65)
-    centre_after = grid.origin + (after[:, ::-1].mean(0) + 0.5) * grid.config.resolution
-    assert np.abs(centre_after - centre_before).max() <= grid.config.resolution
-    assert grid.origin[0] == pytest.approx(1.37 - 5.0, abs=grid.config.resolution)
-
-
-def test_unobserved_cells_decay_to_unknown_not_to_free():
-    grid = RollingGrid(GridConfig(decay_per_s=0.5))
-    grid.recentre(0.0, 0.0)
-    grid.integrate((0.0, 0.0), np.array([[2.0, 0.0]]), np.array([True]))
-    assert (grid.occupancy() == 0).sum() > 0 or (grid.occupancy() < 50).sum() > 0
-    grid.decay(10.0)
-    assert (grid.occupancy() == -1).all()
-
-
-def test_max_range_returns_clear_and_never_mark():
-    grid = RollingGrid(GridConfig())
-    grid.recentre(0.0, 0.0)
-    grid.integrate((0.0, 0.0), np.array([[4.0, 0.0]]), np.array([False]))
-    occ = grid.occupancy()
-    assert occ.max() < 50 and (occ >= 0).sum() >= 70  # 4 m of free cells, no occupied one
-
-
-def test_objects_persist_for_their_time():
-    grid = RollingGrid(GridConfig())
-    grid.recentre(0.0, 0.0)
-    grid.mark_objects('person', np.array([[1.0, 1.0]]), 0.35, until=5.0)
-    cells = footprint_cells(grid, 0.8, 1.2, 0.8, 1.2)
-    assert (grid.occupancy(now=4.9)[cells] == 100).all()
-    assert (grid.occupancy(now=5.1)[cells] == -1).all()
 
 
 PALLET = """
@@ -183,7 +148,7 @@ robot:
 
 
 def test_the_map_of_a_blocked_aisle_shows_the_pallet_and_the_racks():
-    w, grid = world(PALLET), RollingGrid(GridConfig())
+    w, grid = world(PALLET), mapper_grid()
     w.set_command(1.0, 0.0)
     while w.pose()[0] < 6.0:
         w.step(0.2)

@@ -79,16 +79,31 @@ def depth_cloud(depth: np.ndarray, intrinsics: Tuple[float, float, float, float]
                 mount: Mount, stride: int = 8, max_range: float = 10.0,
                 scale: float = 1.0) -> np.ndarray:
     """Points (N, 3) in the base frame from every stride-th valid pixel of a depth image."""
+    rays = pixel_rays(np.shape(depth), intrinsics, mount, stride)
+    z = np.asarray(depth)[::stride, ::stride].astype(np.float64) * scale
+    valid = (z > 0) & (z <= max_range)  # NaN compares false
+    z = z[valid]
+    return np.column_stack([rays[0][valid] * z + mount.x, rays[1][valid] * z + mount.y,
+                            rays[2][valid] * z + mount.z])
+
+
+def pixel_rays(shape: Tuple[int, ...], intrinsics: Tuple[float, float, float, float],
+               mount: Mount, stride: int = 1) -> np.ndarray:
+    """
+    Rays (3, rows, columns) in the base frame through every stride-th pixel of an image.
+
+    The pixel at depth z (along the optical axis) sees the point mount + z * ray. Intrinsics
+    without a focal length raise MalformedReading.
+    """
     fx, fy, cx, cy = intrinsics
     if not (fx > 0 and fy > 0):
         raise MalformedReading('depth camera_info has no focal length (uncalibrated)')
-    sub = np.asarray(depth)[::stride, ::stride].astype(np.float64) * scale
-    rows, cols = np.mgrid[0:depth.shape[0]:stride, 0:depth.shape[1]:stride]
-    valid = np.isfinite(sub) & (sub > 0) & (sub <= max_range)
-    z = sub[valid]
-    optical = np.column_stack([(cols[valid] - cx) * z / fx, (rows[valid] - cy) * z / fy, z])
-    body = optical @ (mount.rotation() @ OPTICAL_TO_BODY).T
-    return body + (mount.x, mount.y, mount.z)
+    rotation = mount.rotation() @ OPTICAL_TO_BODY
+    # The optical ray (x/z, y/z, 1) is a column term plus a row term: two small vectors.
+    u = (np.arange(0, shape[1], stride) - cx) / fx
+    v = (np.arange(0, shape[0], stride) - cy) / fy
+    return (rotation[:, 0, None, None] * u[None, None, :] +
+            rotation[:, 1, None, None] * v[None, :, None] + rotation[:, 2, None, None])
 
 
 def ground_point(u: float, v: float, intrinsics: Tuple[float, float, float, float],

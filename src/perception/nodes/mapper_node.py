@@ -15,10 +15,10 @@
 """
 Local occupancy map: a rolling log-odds grid from scan, depth and detections, in odom.
 
-Each reading is folded into the grid as it arrives (scan: 360 rays in a few milliseconds; depth:
-rays to the unique cells its points land in) and the map is published right after, at most
-rate_hz times a second, stamped with the newest sensor stamp, so it is never older than it has to
-be. People and forklifts the detector reports are held for a time of their own per class.
+The algorithm is perception.core.occupancy's; this node converts messages to arrays, folds each
+reading into the grid as it arrives and publishes the map right after, at most rate_hz times a
+second, stamped with the newest sensor stamp, so it is never older than it has to be. People and
+forklifts the detector reports are held for a time of their own per class.
 """
 
 import array
@@ -38,8 +38,7 @@ from perception.core.floor_objects import floor_objects
 from perception.core.image_encoding import ImageEncodingError
 from perception.core.occupancy import GridConfig, RollingGrid
 from perception.core.safety_field import transform
-from perception.core.sensor_points import depth_cloud, depth_scale, MalformedReading, Mount
-from perception.core.sensor_points import scan_points
+from perception.core.sensor_points import depth_scale, MalformedReading
 from perception.node_main import run_node
 from perception.params import declare_parameters, ParamSpec
 from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
@@ -93,10 +92,8 @@ class MapperNode(Node):
         if p['size_m'] / p['resolution'] > 2000:
             raise ValueError('size_m / resolution exceeds 2000 cells per side')
         robot = load_robot_description(p['robot_description'])
-        self.grid = RollingGrid(GridConfig(
-            size_m=p['size_m'], resolution=p['resolution'], hit=p['hit'], miss=p['miss'],
-            clamp_min=p['clamp_min'], clamp_max=p['clamp_max'], decay_per_s=p['decay_per_s'],
-            robot_length=robot.footprint.length, robot_width=robot.footprint.width))
+        self.grid = RollingGrid(GridConfig.from_mapping(
+            p, robot_length=robot.footprint.length, robot_width=robot.footprint.width))
         self.geometry = SensorGeometry(self, robot, p['lidar'], p['camera'])
         self.classes = dict.fromkeys(p['person_classes'], 'person')
         self.classes.update(dict.fromkeys(p['forklift_classes'], 'forklift'))
@@ -133,44 +130,27 @@ class MapperNode(Node):
         self.stamps['odom'] = self._now()
         self.grid.recentre(pose[0], pose[1])
 
-    def _sensor_origin(self, mount: Mount):
-        return tuple(transform(np.array([[mount.x, mount.y]]), self.pose)[0])
-
-    def _begin(self, stamp_ns: int) -> None:
+    def _decay(self) -> None:
         now = self._now()
         if self.last_update is not None:
             self.grid.decay(now - self.last_update)
         self.last_update = now
-        self.newest_stamp = max(self.newest_stamp, stamp_ns)
 
     def _on_scan(self, msg: LaserScan) -> None:
         if self.pose is None:
             return
         start = time.perf_counter()
+        ranges = np.frombuffer(msg.ranges, dtype=np.float32) if len(msg.ranges) \
+            else np.zeros(0, np.float32)
+        self._decay()
         try:
-            ranges = np.frombuffer(msg.ranges, dtype=np.float32).astype(np.float64) \
-                if len(msg.ranges) else np.zeros(0)
-            # A beam with no return clears up to scan_clear_range and never marks.
-            hits = np.isfinite(ranges) & (ranges >= msg.range_min) & (ranges <= msg.range_max)
-            cleared = np.where(np.isinf(ranges) | (ranges > msg.range_max),
-                               min(self.p['scan_clear_range'], msg.range_max), np.nan)
-            usable = np.where(hits, ranges, cleared)
-            points = scan_points(usable, msg.angle_min, msg.angle_increment, 0.0,
-                                 max(msg.range_max, self.p['scan_clear_range']),
-                                 self.geometry.scan_mount)
-            keep = np.isfinite(usable)
-            hit_mask = hits[keep]
+            self.grid.integrate_scan(ranges, msg.angle_min, msg.angle_increment, msg.range_min,
+                                     msg.range_max, self.geometry.scan_mount, self.pose,
+                                     self.p['scan_clear_range'])
         except MalformedReading as exc:
             self.problems['scan'] = f'malformed: {exc}'
             return
-        self.problems.pop('scan', None)
-        self._begin(stamp_to_ns(msg.header.stamp))
-        self.grid.integrate(self._sensor_origin(self.geometry.scan_mount),
-                            transform(points, self.pose), hit_mask)
-        self.grid.clear_footprint(self.pose)
-        self.stamps['scan'] = self._now()
-        self.update_ms['scan'] = (time.perf_counter() - start) * 1000
-        self._publish_if_due()
+        self._done('scan', msg, start)
 
     def _on_depth(self, msg: Image) -> None:
         geometry = self.geometry
@@ -179,26 +159,25 @@ class MapperNode(Node):
         start = time.perf_counter()
         try:
             scale = depth_scale(msg.encoding)
-            cloud = depth_cloud(image_to_numpy(msg), geometry.depth_intrinsics,
-                                geometry.camera_mount,
-                                self.p['depth_stride'], self.p['depth_max_range'], scale)
+            depth = image_to_numpy(msg)
+            if scale != 1.0:
+                depth = depth * np.float32(scale)  # to metres
+            self._decay()
+            self.grid.integrate_depth(depth, geometry.depth_intrinsics, geometry.camera_mount,
+                                      self.pose, self.p['depth_stride'],
+                                      self.p['depth_min_height'], self.p['depth_max_height'],
+                                      self.p['depth_max_range'])
         except (MalformedReading, ImageEncodingError) as exc:
             self.problems['depth'] = f'malformed: {exc}'
             return
-        self.problems.pop('depth', None)
-        floor = cloud[:, 2] < self.p['depth_min_height']
-        band = ~floor & (cloud[:, 2] <= self.p['depth_max_height'])
-        self._begin(stamp_to_ns(msg.header.stamp))
-        origin = self._sensor_origin(geometry.camera_mount)
-        # Rays to the floor the camera sees clear the cells before it. Rays to points on
-        # obstacles do not clear: one to the top of a load passes over its front in 3D but
-        # crosses the load's own cells in 2D. Obstacle points only mark.
-        used = floor | band
-        self.grid.integrate(origin, transform(cloud[used, :2], self.pose), band[used],
-                            clear=floor[used])
-        self.grid.clear_footprint(self.pose)
-        self.stamps['depth'] = self._now()
-        self.update_ms['depth'] = (time.perf_counter() - start) * 1000
+        self._done('depth', msg, start)
+
+    def _done(self, source: str, msg, start: float) -> None:
+        """Account for a reading folded in, and publish the map if it is due."""
+        self.problems.pop(source, None)
+        self.newest_stamp = max(self.newest_stamp, stamp_to_ns(msg.header.stamp))
+        self.stamps[source] = self._now()
+        self.update_ms[source] = (time.perf_counter() - start) * 1000
         self._publish_if_due()
 
     def _on_detections(self, msg: Detection2DArray) -> None:
