@@ -25,12 +25,13 @@ from nav_msgs.msg import Odometry
 import numpy as np
 import pytest
 from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 import yaml
 
 from perception.conversions import image_to_numpy, stamp_to_ns
-from perception.qos import RELIABLE_QOS, SENSOR_QOS
+from perception.qos import RELIABLE_QOS
 from perception.sim.recorder import read_ground_truth
 from support import NodeStarter, Spinner, wait_until
 
@@ -52,8 +53,10 @@ class Listener:
         self.clock = []
         self.diagnostics = {}
         self.lock = threading.Lock()
+        # Best effort as the sensors publish, with a deep queue: a busy listener takes late.
+        deep = QoSProfile(reliability=ReliabilityPolicy.BEST_EFFORT, depth=50)
         for name, kind in TOPICS.items():
-            self.node.create_subscription(kind, name, self._keep(name), SENSOR_QOS)
+            self.node.create_subscription(kind, name, self._keep(name), deep)
         self.node.create_subscription(Clock, '/clock', self.clock.append, RELIABLE_QOS)
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self._diag, RELIABLE_QOS)
         self.cmd = self.node.create_publisher(Twist, 'cmd_vel', RELIABLE_QOS)
@@ -100,18 +103,22 @@ def simulator(tmp_path):
     starter.kill_all()
 
 
-def period(stamps):
+def unbroken_rate(stamps, expected, span=1.0):
     """
-    Return the publishing period that stamps in simulated time show, whatever was lost.
+    Return the rate that stamps in simulated time show over their longest unbroken run.
 
-    A listener in a busy process drops best-effort messages, so counting what arrived measures
-    delivery. The stamps of what did arrive are exact: the shortest gap between two is the
-    period, and every gap must be a whole number of periods.
+    A listener in a busy process may still lose a best-effort message, so counting what arrived
+    per second of wall time measures delivery, not publishing. The stamps are exact: within a run
+    where no gap is near two periods, messages per simulated second is the publishing rate (to
+    the 10 ms clock tick each stamp may lag its due time). None until a run spans `span` s.
     """
-    gaps = np.diff(np.asarray(stamps))
-    shortest = gaps.min()
-    assert np.allclose(gaps / shortest, np.round(gaps / shortest), atol=0.02), gaps
-    return shortest
+    t = np.asarray(stamps)
+    broken = np.flatnonzero(np.diff(t) > 1.75 / expected)
+    runs = [t[a:b] for a, b in zip(np.r_[0, broken + 1], np.r_[broken + 1, len(t)])]
+    longest = max(runs, key=lambda run: run[-1] - run[0] if len(run) else 0.0)
+    if len(longest) < 2 or longest[-1] - longest[0] < span:
+        return None
+    return (len(longest) - 1) / (longest[-1] - longest[0])
 
 
 def test_sensors_arrive_at_their_rates_with_the_right_encodings(simulator, listener, tmp_path):
@@ -122,11 +129,14 @@ def test_sensors_arrive_at_their_rates_with_the_right_encodings(simulator, liste
     node = simulator('-p', 'scenario:=aisle_clear', '-p', 'duration_s:=60.0',
                      '-p', f'robot_description:={tmp_path / "robot.yaml"}',
                      '-p', f'ground_truth_file:={truth}')
-    assert wait_until(lambda: all(len(listener.messages[name]) >= 20 for name in TOPICS), 90), \
-        node.output()
-    for name, expected in (('camera/image_raw', 15.0), ('camera/depth/image_raw', 15.0),
-                           ('scan', 10.0), ('odom', 50.0)):
-        assert 1.0 / period(listener.stamps(name)) == pytest.approx(expected, rel=0.01), name
+    rates = {'camera/image_raw': 15.0, 'camera/depth/image_raw': 15.0, 'scan': 10.0,
+             'odom': 50.0}
+    assert wait_until(lambda: all(unbroken_rate(listener.stamps(name), rate, 2.0)
+                                  for name, rate in rates.items()), 120), node.output()
+    for name, expected in rates.items():
+        # Over 2 s, the stamps' 10 ms quantization leaves the rate within 1%.
+        assert unbroken_rate(listener.stamps(name), expected, 2.0) == \
+            pytest.approx(expected, rel=0.01), name
     assert len(listener.clock) > 50
     image = listener.messages['camera/image_raw'][-1]
     assert (image.encoding, image.width, image.height) == ('rgb8', 320, 240)
