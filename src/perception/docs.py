@@ -41,6 +41,8 @@ PARAMETER_TABLES = {
 BLIND_ZONE_HEIGHTS = (0.05, 0.1, 0.2, 0.3, 1.0)
 #: The source checkout's README (the package is installed editable from it).
 README = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', 'README.md'))
+#: Every generated section the README must have.
+SECTIONS = tuple(PARAMETER_TABLES) + ('blind_zone', 'topics')
 MARKER = re.compile(r'(<!-- generated: (\w+) -->\n)(.*?)(<!-- end -->)', re.S)
 
 
@@ -92,10 +94,24 @@ def blind_zone_table() -> str:
     return '\n'.join(rows) + '\n'
 
 
+def topic_table() -> str:
+    """Return the topic table of the graph (perception.stack.TOPICS)."""
+    from perception.stack import TOPICS
+    rows = ['| topic | type | QoS | published by | taken by |', '| --- | --- | --- | --- | --- |']
+    for topic in TOPICS:
+        by = ', '.join(topic.publishers) + (f' (on a robot: {topic.elsewhere})'
+                                            if topic.elsewhere else '')
+        rows.append(f'| `{topic.name}` | {topic.message.replace("/msg/", "/")} | {topic.qos} | '
+                    f'{by} | {", ".join(topic.subscribers) or "people, tools"} |')
+    return '\n'.join(rows) + '\n'
+
+
 def generate(name: str) -> str:
     """Return the content of one generated section."""
     if name == 'blind_zone':
         return blind_zone_table()
+    if name == 'topics':
+        return topic_table()
     if name in PARAMETER_TABLES:
         return parameter_table(*PARAMETER_TABLES[name])
     raise KeyError(f'README.md has a generated section {name!r} that nothing generates')
@@ -117,7 +133,7 @@ def main(args) -> int:
     with open(path, encoding='utf-8') as stream:
         text = stream.read()
     new = render(text)
-    missing = sorted((set(PARAMETER_TABLES) | {'blind_zone'}) - set(sections(text)))
+    missing = sorted(set(SECTIONS) - set(sections(text)))
     if args.check:
         if missing:
             print(f'{path} lacks the generated sections: {", ".join(missing)}')

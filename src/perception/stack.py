@@ -59,6 +59,50 @@ NODES: Dict[str, NodeSpec] = {spec.name: spec for spec in (
              'local occupancy map: local_map'),
 )}
 
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic of the graph: its type and QoS, and which of our nodes publish and take it."""
+
+    name: str
+    message: str
+    qos: str                              # sensor, reliable or latched (perception.qos)
+    publishers: Tuple[str, ...]           # nodes of ours
+    subscribers: Tuple[str, ...]
+    elsewhere: str = ''                   # who publishes it on a robot, when not ours
+
+
+#: Every topic the nodes use (names relative to the robot namespace, but /clock and
+#: /diagnostics), as the shared architecture contract gives them. The README's topic table is
+#: generated from it and a test holds the running sim stack to it.
+TOPICS: Tuple[TopicSpec, ...] = (
+    TopicSpec('camera/image_raw', 'sensor_msgs/msg/Image', 'sensor', ('camera', 'simulator'),
+              ('detector',), 'a camera driver'),
+    TopicSpec('camera/camera_info', 'sensor_msgs/msg/CameraInfo', 'sensor',
+              ('camera', 'simulator'), ('safety', 'mapper'), 'a camera driver'),
+    TopicSpec('camera/depth/image_raw', 'sensor_msgs/msg/Image', 'sensor', ('simulator',),
+              ('safety', 'mapper'), 'a depth camera driver'),
+    TopicSpec('camera/depth/camera_info', 'sensor_msgs/msg/CameraInfo', 'sensor',
+              ('simulator',), ('safety', 'mapper'), 'a depth camera driver'),
+    TopicSpec('scan', 'sensor_msgs/msg/LaserScan', 'sensor', ('simulator',),
+              ('safety', 'mapper'), 'a lidar driver'),
+    TopicSpec('odom', 'nav_msgs/msg/Odometry', 'sensor', ('simulator',),
+              ('safety', 'mapper', 'route_driver'), 'the base'),
+    TopicSpec('detections', 'vision_msgs/msg/Detection2DArray', 'reliable', ('detector',),
+              ('safety', 'mapper')),
+    TopicSpec('detections/image', 'sensor_msgs/msg/Image', 'sensor', ('detector',), ()),
+    TopicSpec('local_map', 'nav_msgs/msg/OccupancyGrid', 'latched', ('mapper',), ()),
+    TopicSpec('cmd_vel_in', 'geometry_msgs/msg/Twist', 'reliable', ('route_driver',),
+              ('safety',), 'a planner or teleop'),
+    TopicSpec('cmd_vel', 'geometry_msgs/msg/Twist', 'reliable', ('safety',), ('simulator',)),
+    TopicSpec('safety/state', 'diagnostic_msgs/msg/DiagnosticStatus', 'latched', ('safety',),
+              ()),
+    TopicSpec('/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray', 'reliable',
+              ('camera', 'simulator', 'route_driver', 'safety', 'detector', 'mapper'), ()),
+    TopicSpec('/clock', 'rosgraph_msgs/msg/Clock', 'reliable', ('simulator',),
+              ('detector', 'safety', 'mapper', 'route_driver')),
+)
+
 #: Which nodes each stack starts, in start order.
 STACKS: Dict[str, Tuple[str, ...]] = {
     'bringup': ('camera', 'detector', 'safety', 'mapper'),

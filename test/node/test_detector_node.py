@@ -125,10 +125,13 @@ def test_classes_filter_and_disabling_at_run_time(detector, model, camera, tmp_p
     future = client.call_async(SetParameters.Request(
         parameters=[Parameter('enabled', value=False).to_parameter_msg()]))
     assert wait_until(future.done, 10) and future.result().results[0].successful
-    time.sleep(0.5)
+    # Results of frames already taken may still come: wait until they have stopped.
+    counts = []
+    assert wait_until(lambda: counts.append(len(camera.detections)) or
+                      (len(counts) > 20 and counts[-1] == counts[-21]), 30)
     before = len(camera.detections)
-    camera.send(20)
-    time.sleep(0.5)
+    camera.send(30)
+    time.sleep(1.0)
     assert len(camera.detections) == before
 
 

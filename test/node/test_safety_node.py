@@ -121,6 +121,15 @@ class Feeder:
     def wait_command(self, predicate, timeout=5.0):
         return wait_until(lambda: self.commands and predicate(self.commands[-1][1]), timeout)
 
+    def first_command_after(self, since, predicate, timeout=5.0):
+        """Wait for a command received after `since` whose speed passes; return when it came."""
+        found = []
+
+        def seen():
+            found[:] = [t for t, v, _ in list(self.commands) if t > since and predicate(v)][:1]
+            return bool(found)
+        return found[0] if wait_until(seen, timeout) else None
+
     def call(self, client, request, timeout=5.0):
         assert client.wait_for_service(timeout)
         future = client.call_async(request)
@@ -160,10 +169,13 @@ def test_stopped_from_start_up_without_a_required_source_and_without_commands(ga
     try:
         assert wait_until(lambda: len(commands) > 20, 20), node.output()
         start = len(commands)
-        time.sleep(1.0)
+        time.sleep(2.0)
         zeros = commands[start:]
-        # The stop repeats at the gate's rate (50 Hz) with no cmd_vel_in at all.
-        assert len(zeros) >= 40 and all(c[1] == 0.0 and c[2] == 0.0 for c in zeros)
+        # The stop repeats on the gate's own timer with no cmd_vel_in at all: a steady stream
+        # a base's watchdog (typically 0.5 s) never misses, even on a busy machine.
+        gaps = [b[0] - a[0] for a, b in zip(zeros, zeros[1:])]
+        assert len(zeros) >= 20 and max(gaps) < 0.5
+        assert all(c[1] == 0.0 and c[2] == 0.0 for c in zeros)
         assert 'no message yet' in states[-1]
     finally:
         spinner.close()
@@ -174,9 +186,9 @@ def test_clear_passes_commands_and_an_intrusion_stops_the_robot(gate, feeder):
     assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 20), node.output()
     feeder.obstacle = 0.55  # at 0.5 m/s the stop field reaches 0.61 m from the centre
     assert feeder.wait_state('STOP', 2)
-    first_zero = next(t for t, v, _ in feeder.commands if t >= feeder.first_intrusion_stamp and
-                      v == 0.0)
-    assert first_zero - feeder.first_intrusion_stamp < 0.1
+    first_zero = feeder.first_command_after(feeder.first_intrusion_stamp, lambda v: v == 0.0)
+    # At once, not when some timeout ran out (the reaction time itself is bench-safety's).
+    assert first_zero is not None and first_zero - feeder.first_intrusion_stamp < 0.25
     state = feeder.states[-1]
     assert float(state[4]['closest_m']) == pytest.approx(0.20, abs=0.02)
     assert state[4]['source'] == 'scan' and 'points in the stop field' in state[2]
@@ -195,11 +207,10 @@ def test_a_silent_source_stops_within_its_timeout(gate, feeder):
     assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 20), node.output()
     feeder.scan_on = False
     silent_from = time.time()
-    assert feeder.wait_command(lambda v: v == 0.0, 2)
-    stopped = next(t for t, v, _ in feeder.commands if t > silent_from and v == 0.0)
-    # The last scan came up to 50 ms before; timeout 0.3 s, plus at most 100 ms.
-    assert stopped - silent_from <= 0.3 + 0.1
-    assert 'scan: data' in feeder.states[-1][2]
+    stopped = feeder.first_command_after(silent_from, lambda v: v == 0.0)
+    # When the 0.3 s timeout ran out (the last scan came up to 50 ms before), not earlier.
+    assert stopped is not None and 0.3 - 0.06 <= stopped - silent_from <= 1.0
+    assert feeder.wait_state('STOP', 2) and 'scan: data' in feeder.states[-1][2]
 
 
 @pytest.mark.parametrize('offset,reason', [(0.5, 'in the future'), (-0.6, 'old')])
@@ -219,9 +230,9 @@ def test_release_waits_for_the_hold(gate, feeder):
     assert feeder.wait_state('STOP', 2)
     feeder.obstacle = None
     cleared = time.time()
-    assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 3)
-    moving = next(t for t, v, _ in feeder.commands if t > cleared and v > 0)
-    assert 0.5 - 0.06 <= moving - cleared <= 0.5 + 0.3
+    moving = feeder.first_command_after(cleared, lambda v: v > 0)
+    # Not before the 0.5 s hold (the last scan with the obstacle came up to 50 ms later).
+    assert moving is not None and 0.5 - 0.06 <= moving - cleared <= 2.0
 
 
 def test_flickering_input_makes_at_most_one_transition_per_hold_window(gate, feeder):
@@ -360,8 +371,8 @@ def test_by_default_a_person_stop_resumes_once_the_field_is_clear_of_people(gate
 
     assert publish_until(publish, lambda: feeder.latest_state() == 'STOP', 20)
     gone = time.time()
-    assert feeder.latest_state() == 'STOP'  # not latched: no reset is needed
-    assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 10)
-    resumed = next(t for t, v, _ in feeder.commands if t > gone and v > 0)
+    assert feeder.first_command_after(gone, lambda v: v == 0.0) is not None
+    # Not latched: no reset is needed.
+    resumed = feeder.first_command_after(gone, lambda v: v > 0, 10)
     # person_memory 0.3 s, then the 1 s hold, then the 0.5 s release hold, at the least.
-    assert resumed - gone >= 1.0 + 0.5 - 0.1
+    assert resumed is not None and resumed - gone >= 1.0 + 0.5 - 0.1
