@@ -99,8 +99,9 @@ TOPICS: Tuple[TopicSpec, ...] = (
               ()),
     TopicSpec('/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray', 'reliable',
               ('camera', 'simulator', 'route_driver', 'safety', 'detector', 'mapper'), ()),
+    # Under use_sim_time every node takes /clock, the simulator too (for its own logging).
     TopicSpec('/clock', 'rosgraph_msgs/msg/Clock', 'reliable', ('simulator',),
-              ('detector', 'safety', 'mapper', 'route_driver')),
+              ('simulator', 'detector', 'safety', 'mapper', 'route_driver')),
 )
 
 #: Which nodes each stack starts, in start order.
