@@ -101,6 +101,10 @@ class Source:
     """A source of the gate: subscribes, converts, and hands the result to the node."""
 
     message = None
+    #: The type of robot-description sensor it reads (its `sensor` parameter), if any.
+    sensor_type = None
+    #: Whether it needs a camera_info (its `info_topic` parameter).
+    needs_info = False
 
     def __init__(self, node, name: str, p: Dict[str, object], robot: RobotDescription):
         self.node = node
@@ -110,14 +114,15 @@ class Source:
         self.timeout = p[f'{name}.timeout_s']
         self.topic = p[f'{name}.topic']
         self.notes: Dict[str, str] = {}
+        self.sensor = None
+        if self.sensor_type is not None:
+            try:
+                self.sensor = robot.sensor(p[f'{name}.sensor'], self.sensor_type)
+            except RobotError as exc:
+                raise ParameterError(f'source {name}: {exc}') from None
+        self.info = CameraInfoWatch(node, p[f'{name}.info_topic']) if self.needs_info else None
         qos = RELIABLE_QOS if self.kind == 'detections' else SENSOR_QOS
         node.create_subscription(self.message, self.topic, self._on_message, qos)
-
-    def _sensor(self, p, robot: RobotDescription, kind: type):
-        try:
-            return robot.sensor(p[f'{self.name}.sensor'], kind)
-        except RobotError as exc:
-            raise ParameterError(f'source {self.name}: {exc}') from None
 
     def _on_message(self, msg) -> None:
         stamp = self.node.stamp_of(msg)
@@ -141,21 +146,21 @@ class ScanSource(Source):
     """A planar lidar: sensor_msgs/LaserScan."""
 
     message = LaserScan
+    sensor_type = Lidar
 
     def __init__(self, node, name, p, robot):
         super().__init__(node, name, p, robot)
-        self.lidar = self._sensor(p, robot, Lidar)
         self.max_gap = p[f'{name}.max_gap_deg']
 
     def take(self, msg, stamp):
-        self._frame(msg, self.lidar.frame_id)
+        self._frame(msg, self.sensor.frame_id)
         ranges = np.frombuffer(msg.ranges, dtype=np.float32) if len(msg.ranges) else \
             np.zeros(0)
         reading = ScanReading(ranges, msg.angle_min, msg.angle_max, msg.angle_increment,
-                              msg.range_min, msg.range_max, self.lidar, self.max_gap)
-        if reading.span_deg < self.lidar.fov_deg - 1.0:
+                              msg.range_min, msg.range_max, self.sensor, self.max_gap)
+        if reading.span_deg < self.sensor.fov_deg - 1.0:
             self.notes['span'] = (f'scan covers {reading.span_deg:.0f} deg of the '
-                                  f'{self.lidar.fov_deg:g} deg described')
+                                  f'{self.sensor.fov_deg:g} deg described')
         else:
             self.notes.pop('span', None)
         self.node.monitor.set_reading(self.name, reading, stamp)
@@ -165,23 +170,23 @@ class DepthSource(Source):
     """A depth image (32FC1 m or 16UC1 mm) registered to an rgbd camera."""
 
     message = Image
+    sensor_type = Camera
+    needs_info = True
 
     def __init__(self, node, name, p, robot):
         super().__init__(node, name, p, robot)
-        self.camera = self._sensor(p, robot, Camera)
-        self.info = CameraInfoWatch(node, p[f'{name}.info_topic'])
         self.stride = p[f'{name}.stride']
         self.band = (p[f'{name}.min_height'], p[f'{name}.max_height'])
         self.max_range = p[f'{name}.max_range']
 
     def take(self, msg, stamp):
-        self._frame(msg, self.camera.frame_id)
+        self._frame(msg, self.sensor.frame_id)
         scale = depth_scale(msg.encoding)
         if self.info.intrinsics is None:
             raise MalformedReading(self.info.problem)
         depth = image_to_numpy(msg)
         depth = depth * scale if scale != 1.0 else depth
-        reading = DepthReading(depth, self.info.intrinsics, self.camera.mount, self.stride,
+        reading = DepthReading(depth, self.info.intrinsics, self.sensor.mount, self.stride,
                                self.band[0], self.band[1], self.max_range)
         self.node.monitor.set_reading(self.name, reading, stamp)
 
@@ -190,10 +195,10 @@ class PointCloudSource(Source):
     """A 3D sensor: sensor_msgs/PointCloud2 with float32 x, y, z in the sensor's frame."""
 
     message = PointCloud2
+    sensor_type = PointCloudSensor
 
     def __init__(self, node, name, p, robot):
         super().__init__(node, name, p, robot)
-        self.sensor = self._sensor(p, robot, PointCloudSensor)
         self.band = (p[f'{name}.min_height'], p[f'{name}.max_height'])
 
     def take(self, msg, stamp):
@@ -223,18 +228,18 @@ class DetectionsSource(Source):
     """vision_msgs/Detection2DArray from a detector on an rgbd camera's colour images."""
 
     message = Detection2DArray
+    sensor_type = Camera
+    needs_info = True
 
     def __init__(self, node, name, p, robot):
         super().__init__(node, name, p, robot)
-        self.camera = self._sensor(p, robot, Camera)
-        self.info = CameraInfoWatch(node, p[f'{name}.info_topic'])
         self.kinds = dict.fromkeys(p['person_classes'], 'person')
         self.min_score = p['person_min_score']
         self.front = robot.footprint.length / 2
 
     def take(self, msg, stamp):
         objects = floor_objects(box_detections(msg), self.kinds, self.min_score,
-                                self.info.height, self.info.intrinsics, self.camera.mount)
+                                self.info.height, self.info.intrinsics, self.sensor.mount)
         # A person whose feet are out of view is nearer than the floor the camera sees:
         # assume the worst, right in front of the robot.
         points = [o.point if not o.cut_off else (self.front, 0.0) for o in objects

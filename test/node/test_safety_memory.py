@@ -30,7 +30,7 @@ import yaml
 from perception.conversions import numpy_to_image, stamp_from_ns
 from perception.core.sensor_points import Mount
 from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
-from support import NodeStarter, render_depth, Spinner, wait_until
+from support import render_depth, Spinner, wait_until
 
 pytestmark = pytest.mark.node
 
@@ -125,13 +125,6 @@ class Base:
         self._stop.set()
         self.thread.join(2)
         self.spinner.close()
-
-
-@pytest.fixture
-def gate(tmp_path):
-    starter = NodeStarter('safety_node', tmp_path)
-    yield starter
-    starter.kill_all()
 
 
 def test_a_low_box_that_leaves_the_view_stops_the_robot_short_and_keeps_it_stopped(

@@ -30,7 +30,7 @@ from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithP
 
 from perception.conversions import numpy_to_image, stamp_from_ns
 from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
-from support import NodeStarter, publish_until, Spinner, wait_until
+from support import publish_until, Spinner, wait_until
 
 pytestmark = pytest.mark.node
 
@@ -140,13 +140,6 @@ class Feeder:
         self._stop.set()
         self.publisher.join(2)
         self.spinner.close()
-
-
-@pytest.fixture
-def gate(tmp_path):
-    starter = NodeStarter('safety_node', tmp_path)
-    yield starter
-    starter.kill_all()
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ blind_zone() tells where an object of a given height is seen by no sensor: the p
 gate must remember what it saw (perception.core.obstacle_memory).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 import math
 from typing import Dict, Optional, Tuple, Union
 
@@ -48,9 +48,9 @@ class RobotError(ValueError):
 class Footprint:
     """The robot's outline on the floor: a rectangle centred on base_link."""
 
-    length: float = 0.7
-    width: float = 0.5
-    height: float = 0.4
+    length: float
+    width: float
+    height: float = 0.4   # what the simulator builds; nothing else needs it
 
 
 @dataclass(frozen=True)
@@ -184,38 +184,38 @@ def _mount(reader: FieldReader) -> Mount:
                  yaw=math.radians(reader.number('yaw_deg', 0.0, low=-180, high=180)))
 
 
+#: Each sensor type's optional fields, with their range; their defaults are the class's.
+FIELDS = {
+    Lidar: (('fov_deg', float, 1, 360), ('beams', int, 2, 100000), ('range_min', float, 0, 100),
+            ('range_max', float, 0.1, 1000)),
+    Camera: (('width', int, 16, 7680), ('height', int, 16, 4320), ('fovy_deg', float, 10, 170),
+             ('depth', bool, None, None), ('depth_range_max', float, 0.1, 1000)),
+    PointCloudSensor: (('fov_deg', float, 1, 360), ('range_min', float, 0, 100),
+                       ('range_max', float, 0.1, 1000), ('min_height', float, -5, 10),
+                       ('max_height', float, -5, 10)),
+}
+
+
 def _sensor(name: str, reader: FieldReader) -> Sensor:
     kind = reader.take('type', str, required=True)
     if kind not in SENSOR_TYPES:
         raise reader.error('type', f'must be one of {", ".join(SENSOR_TYPES)}, got {kind!r}')
+    cls = SENSOR_TYPES[kind]
     frame_id = reader.take('frame_id', str, required=True)
     mount = _mount(reader)
-    if kind == 'lidar':
-        sensor = Lidar(name, frame_id, mount,
-                       fov_deg=reader.number('fov_deg', 360.0, low=1, high=360),
-                       beams=reader.integer('beams', 360, low=2, high=100000),
-                       range_min=reader.number('range_min', 0.1, low=0, high=100),
-                       range_max=reader.number('range_max', 15.0, low=0.1, high=1000))
-    elif kind == 'rgbd':
-        sensor = Camera(name, frame_id, mount,
-                        width=reader.integer('width', 640, low=16, high=7680),
-                        height=reader.integer('height', 480, low=16, high=4320),
-                        fovy_deg=reader.number('fovy_deg', 60.0, low=10, high=170),
-                        depth=reader.take('depth', bool, True),
-                        depth_range_max=reader.number('depth_range_max', 10.0, low=0.1,
-                                                      high=1000))
-    else:
-        sensor = PointCloudSensor(name, frame_id, mount,
-                                  fov_deg=reader.number('fov_deg', 360.0, low=1, high=360),
-                                  range_min=reader.number('range_min', 0.1, low=0, high=100),
-                                  range_max=reader.number('range_max', 10.0, low=0.1,
-                                                          high=1000),
-                                  min_height=reader.number('min_height', 0.0, low=-5, high=10),
-                                  max_height=reader.number('max_height', 2.0, low=-5, high=10))
+    defaults = {f.name: f.default for f in fields(cls)}
+    values = {}
+    for key, value_type, low, high in FIELDS[cls]:
+        if value_type is float:
+            values[key] = reader.number(key, defaults[key], low=low, high=high)
+        elif value_type is int:
+            values[key] = reader.integer(key, defaults[key], low=low, high=high)
+        else:
+            values[key] = reader.take(key, value_type, defaults[key])
     reader.done()
-    if getattr(sensor, 'range_min', 0.0) >= getattr(sensor, 'range_max', math.inf):
+    if values.get('range_min', 0.0) >= values.get('range_max', math.inf):
         raise RobotError(f'{reader.source}: {reader.where}: range_min must be below range_max')
-    return sensor
+    return cls(name, frame_id, mount, **values)
 
 
 def parse_robot(data, source: str = '<robot>') -> RobotDescription:
@@ -226,7 +226,7 @@ def parse_robot(data, source: str = '<robot>') -> RobotDescription:
     fp = top.child('footprint', required=True)
     footprint = Footprint(length=fp.number('length', required=True, low=0.05, high=20),
                           width=fp.number('width', required=True, low=0.05, high=20),
-                          height=fp.number('height', 0.4, low=0.01, high=10))
+                          height=fp.number('height', Footprint.height, low=0.01, high=10))
     fp.done()
     sensors_reader = top.child('sensors', required=True)
     sensors = {}
