@@ -37,8 +37,8 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from vision_msgs.msg import Detection2DArray
 
+from perception.config import package_share
 from perception.launcher import find_executable, stack_environment
-from perception.params import package_share
 from perception.qos import RELIABLE_QOS
 from perception.training.pipeline import load_split, measure
 

@@ -43,10 +43,10 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import LaserScan
 
+from perception.config import config_path, load_defaults
 from perception.conversions import stamp_from_ns, stamp_to_ns
 from perception.core.occupancy import GridConfig, RollingGrid
 from perception.launcher import find_executable, stack_environment
-from perception.params import config_path, load_defaults
 from perception.qos import LATCHED_QOS, SENSOR_QOS
 from perception.sim.scenario import load_scenario, scenario_path
 from perception.sim.world import World

@@ -35,8 +35,8 @@ import time
 import numpy as np
 import psutil
 
+from perception.config import config_path
 from perception.launcher import find_executable, stack_environment
-from perception.params import config_path
 from perception.sim import robot_model
 from perception.sim.scenario import load_scenario, scenario_path
 from perception.sim.world import World

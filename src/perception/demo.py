@@ -33,7 +33,7 @@ from typing import List, Optional, Tuple
 import yaml
 
 from perception import launcher
-from perception.params import config_path, package_share
+from perception.config import config_path, package_share
 from perception.sim.recorder import read_ground_truth
 from perception.sim.report import write_report
 from perception.sim.scenario import list_scenarios, load_scenario, Scenario, scenario_path

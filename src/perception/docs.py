@@ -26,7 +26,7 @@ import os
 import re
 from typing import Dict, List
 
-from perception.params import config_path, expanded_specs, load_defaults, ParamSpec
+from perception.config import config_path, expanded_specs, load_defaults, ParamSpec
 
 #: Parameter tables: marker name -> (node module, its YAML file).
 PARAMETER_TABLES = {

@@ -102,7 +102,7 @@ def stack_environment(base: Optional[Dict[str, str]] = None,
 
 def fastdds_profile() -> str:
     """Return the path of the stack's Fast DDS profile (config/fastdds.xml)."""
-    from perception.params import config_path
+    from perception.config import config_path
     return config_path('fastdds.xml')
 
 

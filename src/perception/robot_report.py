@@ -19,9 +19,9 @@ import sys
 
 import numpy as np
 
+from perception.config import package_share_of
 from perception.core.calibration import CalibrationError, resolve_url
 from perception.core.robot import blind_zone, Camera, Lidar, load_robot, RobotError
-from perception.params import package_share_of
 
 
 def describe(robot) -> str:

@@ -20,8 +20,8 @@ import subprocess
 
 import pytest
 
+from perception.config import load_defaults
 from perception.launcher import stack_environment
-from perception.params import load_defaults
 from support import perception_command
 
 pytestmark = [pytest.mark.sim, pytest.mark.slow]

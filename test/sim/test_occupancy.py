@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 import yaml
 
+from perception.config import load_defaults
 from perception.core.occupancy import GridConfig, RollingGrid
-from perception.params import load_defaults
 from perception.sim import robot_model
 from perception.sim.scenario import parse_scenario
 from perception.sim.world import World

@@ -24,8 +24,8 @@ import functools
 import math
 from typing import Dict, Tuple
 
+from perception.config import config_path, load_defaults
 from perception.core.robot import Camera, Lidar, load_robot, RobotDescription, RobotError
-from perception.params import config_path, load_defaults
 from perception.sim.world import RobotSpec
 
 
