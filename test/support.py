@@ -190,3 +190,38 @@ def publish_until(publish, predicate, timeout=20.0, period=0.05):
             return True
         time.sleep(period)
     return False
+
+
+def write_bag(path, topics, storage='sqlite3', count=6):
+    """Write a rosbag2 bag: topics maps a name to 'rgb8', 'bgr8', 'mono8', 'jpeg' or 'odom'."""
+    import cv2
+    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.typesys import get_typestore, Stores
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    types = store.types
+    plugin = StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3
+    with Writer(path, version=8, storage_plugin=plugin) as writer:
+        for topic, kind in topics.items():
+            msgtype = {'jpeg': 'sensor_msgs/msg/CompressedImage',
+                       'odom': 'std_msgs/msg/String'}.get(kind, 'sensor_msgs/msg/Image')
+            connection = writer.add_connection(topic, msgtype, typestore=store)
+            for i in range(count):
+                stamp = types['builtin_interfaces/msg/Time'](sec=i, nanosec=0)
+                header = types['std_msgs/msg/Header'](stamp=stamp, frame_id='camera')
+                image = np.zeros((48, 64, 3), np.uint8)
+                image[:, :, 0] = 200  # red in RGB
+                image[:, :8 * i] = 60
+                if kind == 'jpeg':
+                    data = cv2.imencode('.jpg', image[:, :, ::-1])[1].reshape(-1)
+                    msg = types[msgtype](header=header, format='jpeg', data=data)
+                elif kind == 'odom':
+                    msg = types[msgtype](data='not an image')
+                else:
+                    pixels = {'rgb8': image, 'bgr8': image[:, :, ::-1],
+                              'mono8': image[:, :, 0]}[kind]
+                    channels = 1 if kind == 'mono8' else 3
+                    msg = types[msgtype](header=header, height=48, width=64, encoding=kind,
+                                         is_bigendian=0, step=64 * channels,
+                                         data=np.ascontiguousarray(pixels).reshape(-1))
+                writer.write(connection, (i + 1) * 10 ** 9, store.serialize_cdr(msg, msgtype))
+    return str(path)

@@ -16,10 +16,11 @@
 
 import argparse
 import faulthandler
+import os
 import sys
 
 from perception import launcher, stack
-from perception.params import package_share, ParameterError
+from perception.config import package_share, ParameterError
 
 
 def _launch(args: argparse.Namespace) -> int:
@@ -59,6 +60,59 @@ def _train(args: argparse.Namespace) -> int:
     summary = pipeline(args.train, args.heldout, args.out, args.epochs)
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _model_tool(name: str, work) -> int:
+    """Run a model tool; a bad model, label or image set is a message and exit status 2."""
+    try:
+        from perception.modeltools.graph import OptimizeError
+    except ImportError as exc:
+        print(f'perception {name} needs onnx, onnxruntime and rosbags ({exc}): pip install '
+              '-r requirements/venv.txt', file=sys.stderr)
+        return 2
+    try:
+        work()
+    except (OptimizeError, ImportError) as exc:
+        print(f'perception {name}: {exc}', file=sys.stderr)
+        return 2
+    return 0
+
+
+def _optimize(args: argparse.Namespace) -> int:
+    def work():
+        from perception.modeltools.optimize import optimize, parse_labels
+        summary = optimize(args.model, parse_labels(args.labels), args.calibration, args.out,
+                           args.name, args.topic, args.images, args.color)
+        q = summary['quantization']
+        print(f'{summary["layout"]} detector, input {summary["input"][0]}x'
+              f'{summary["input"][1]}: INT8 model {summary["int8"]}\n'
+              f'  quantized layers {q["quantized_layers"]}, decoding kept in float '
+              f'({q["decode_nodes_in_float"]} nodes), calibrated on '
+              f'{q["calibration_images"]} images, agreement with FP32 '
+              f'{100 * q["fp32_agreement"]:.1f}%\n'
+              f'  manifests: {summary["manifests"]["fp32"]}, {summary["manifests"]["int8"]}')
+    return _model_tool('optimize', work)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    def work():
+        from perception.modeltools import evaluate
+        results = evaluate.run(args.manifests, args.data, args.split,
+                               [p for p in args.providers.split(',') if p] or None,
+                               evaluate.parse_targets(args.target_recall), args.report,
+                               write=not args.no_write)
+        for r in results:
+            speed = ', '.join(f'{p} p50 {v["inference_p50_ms"]:.2f} ms p99 '
+                              f'{v["inference_p99_ms"]:.2f} ms' for p, v in r.latency.items())
+            print(f'{r.name} ({r.precision}): mAP@0.5 {r.accuracy["map50"]:.2f}, mAP@0.5:0.95 '
+                  f'{r.accuracy["map50_95"]:.2f}; {speed}')
+            for label, point in r.thresholds.items():
+                print(f'  {label}: threshold {point.score:.3f} ({point.rule}'
+                      f'{"" if point.met else ", not reached"}): recall {point.recall:.3f}, '
+                      f'precision {point.precision:.3f}')
+        if args.report:
+            print(f'report: {os.path.join(args.report, "report.md")}')
+    return _model_tool('evaluate', work)
 
 
 def _docs(args: argparse.Namespace) -> int:
@@ -124,6 +178,41 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument('--out', default='models', help='where models and manifests go')
     train.add_argument('--epochs', type=int, default=12)
     train.set_defaults(func=_train)
+
+    opt = sub.add_parser('optimize', help='quantize a detector to INT8 and write manifests',
+                         description='Quantize any ONNX detector of the supported layouts '
+                         '(YOLOv8/YOLO11, YOLOv5, end-to-end) to INT8 (static QDQ, per-channel '
+                         'weights, decoding kept in float), calibrated on your images, and '
+                         'write its manifests.')
+    opt.add_argument('model', help='the FP32 ONNX model')
+    opt.add_argument('--labels', required=True,
+                     help='class names: a file (one per line, or YAML with names:) or a '
+                     'comma-separated list')
+    opt.add_argument('--calibration', required=True,
+                     help='a folder of images, a YOLO dataset, or a rosbag2 / MCAP bag')
+    opt.add_argument('--topic', default='', help="the bag's image topic (default: the first)")
+    opt.add_argument('--images', type=int, default=128, help='calibration images to use')
+    opt.add_argument('--out', default='.', help='where the INT8 model and manifests go')
+    opt.add_argument('--name', default='', help="name of the outputs (default: the model's)")
+    opt.add_argument('--color', default='rgb', choices=('rgb', 'bgr'),
+                     help='channel order the model expects')
+    opt.set_defaults(func=_optimize)
+
+    ev = sub.add_parser('evaluate', help='accuracy, latency and thresholds on labelled images',
+                        description='Evaluate models (their manifests) on a YOLO dataset: mAP, '
+                        'AP per class, latency on each execution provider, and per-class score '
+                        'thresholds; written into the manifests and a report.')
+    ev.add_argument('manifests', nargs='+', help='model manifests, e.g. the FP32 and the INT8')
+    ev.add_argument('--data', required=True, help='a YOLO dataset (images/, labels/, data.yaml)')
+    ev.add_argument('--split', default='', help='a split of the dataset (default: all images)')
+    ev.add_argument('--providers', default='',
+                    help='execution providers to time (default: every one available)')
+    ev.add_argument('--target-recall', nargs='*', default=['person=0.9'],
+                    help='label=recall the threshold must reach (default person=0.9); other '
+                    'classes take their best F1')
+    ev.add_argument('--report', default='', help='folder for report.md and the plots')
+    ev.add_argument('--no-write', action='store_true', help='leave the manifests as they are')
+    ev.set_defaults(func=_evaluate)
 
     docs = sub.add_parser('docs', help="write the README's generated tables",
                           description='Write the parameter tables and the blind-zone table '

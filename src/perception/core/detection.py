@@ -180,11 +180,22 @@ def nms(detections: Detections, iou_threshold: float, max_detections: int) -> De
 
 
 def postprocess(output: np.ndarray, layout: str, classes: int, info: Letterbox,
-                score_threshold: float = 0.25, iou_threshold: float = 0.45,
+                score_threshold=0.25, iou_threshold: float = 0.45,
                 max_detections: int = 100,
                 class_filter: Optional[Sequence[int]] = None) -> Detections:
-    """Decode, filter by class, suppress overlaps and map boxes back to the original image."""
-    found = decode(output, layout, classes, score_threshold)
+    """
+    Decode, filter by class, suppress overlaps and map boxes back to the original image.
+
+    score_threshold is one score for every class, or an array with one per class.
+    """
+    per_class = np.ndim(score_threshold) > 0
+    if per_class and len(score_threshold) != classes:
+        raise DetectionError(f'{len(score_threshold)} score thresholds for {classes} classes')
+    found = decode(output, layout, classes, float(np.min(score_threshold)) if per_class
+                   else score_threshold)
+    if per_class:
+        keep = found.scores >= np.asarray(score_threshold, np.float32)[found.classes]
+        found = Detections(found.boxes[keep], found.scores[keep], found.classes[keep])
     if class_filter:
         keep = np.isin(found.classes, list(class_filter))
         found = Detections(found.boxes[keep], found.scores[keep], found.classes[keep])

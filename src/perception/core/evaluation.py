@@ -51,11 +51,21 @@ def average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
     return float(sampled.mean())
 
 
-def _class_ap(predictions, truths, cls: int, threshold: float) -> float:
+@dataclass
+class Curve:
+    """A class's precision-recall curve: one point per detection, by descending score."""
+
+    scores: np.ndarray
+    recall: np.ndarray
+    precision: np.ndarray
+    instances: int
+
+
+def pr_curve(predictions, truths: Sequence[ImageTruth], cls: int,
+             threshold: float = 0.5) -> Curve:
+    """Return the precision-recall curve of a class at an IoU threshold."""
     gt = {i: t.boxes[t.classes == cls] for i, t in enumerate(truths)}
     total = sum(len(b) for b in gt.values())
-    if total == 0:
-        return float('nan')
     entries = [(score, i, box) for i, p in enumerate(predictions)
                for box, score, c in zip(p.boxes, p.scores, p.classes) if c == cls]
     entries.sort(key=lambda e: -e[0])
@@ -71,9 +81,52 @@ def _class_ap(predictions, truths, cls: int, threshold: float) -> float:
             used[i][best] = True
             hits[k] = 1.0
     tp = np.cumsum(hits)
-    recall = tp / total
-    precision = tp / np.arange(1, len(entries) + 1)
-    return average_precision(recall, precision)
+    return Curve(np.array([e[0] for e in entries], np.float64), tp / max(total, 1),
+                 tp / np.arange(1, len(entries) + 1), total)
+
+
+def _class_ap(predictions, truths, cls: int, threshold: float) -> float:
+    curve = pr_curve(predictions, truths, cls, threshold)
+    if curve.instances == 0:
+        return float('nan')
+    return average_precision(curve.recall, curve.precision)
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """A score threshold and what it gives: recall and precision at IoU 0.5."""
+
+    score: float
+    recall: float
+    precision: float
+    rule: str
+    met: bool = True
+
+
+def threshold_for_recall(curve: Curve, target: float) -> OperatingPoint:
+    """
+    Return the highest score threshold whose recall reaches target.
+
+    When the model never reaches it, the threshold that gives its highest recall, marked not
+    met: for a safety-relevant class, missing nothing it can avoid missing.
+    """
+    rule = f'recall >= {target:g}'
+    if not len(curve.scores):
+        return OperatingPoint(0.0, 0.0, 0.0, rule, False)
+    reached = np.flatnonzero(curve.recall >= target - 1e-12)
+    k = int(reached[0]) if len(reached) else int(np.argmax(curve.recall))
+    return OperatingPoint(float(curve.scores[k]), float(curve.recall[k]),
+                          float(curve.precision[k]), rule, bool(len(reached)))
+
+
+def threshold_best_f1(curve: Curve) -> OperatingPoint:
+    """Return the score threshold that maximizes F1."""
+    if not len(curve.scores):
+        return OperatingPoint(0.0, 0.0, 0.0, 'best F1', False)
+    f1 = 2 * curve.precision * curve.recall / np.maximum(curve.precision + curve.recall, 1e-12)
+    k = int(np.argmax(f1))
+    return OperatingPoint(float(curve.scores[k]), float(curve.recall[k]),
+                          float(curve.precision[k]), 'best F1')
 
 
 def evaluate(predictions: Sequence, truths: Sequence[ImageTruth],

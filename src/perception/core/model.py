@@ -57,7 +57,14 @@ class Manifest:
     std: Tuple[float, ...] = (1.0, 1.0, 1.0)
     layout: str = ''               # '': from the output shape
     precision: str = ''
+    #: Score threshold per label from `perception evaluate` (the chosen operating point).
+    thresholds: Dict[str, float] = field(default_factory=dict)
     extra: Dict[str, object] = field(default_factory=dict)
+
+    def class_thresholds(self, default: float) -> np.ndarray:
+        """Return a score threshold per class: the manifest's, else the default."""
+        return np.array([self.thresholds.get(label, default) for label in self.labels],
+                        np.float32)
 
     @property
     def model_path(self) -> str:
@@ -66,7 +73,37 @@ class Manifest:
 
 
 KNOWN_KEYS = {'name', 'file', 'labels', 'sha256', 'input', 'output', 'precision', 'accuracy',
-              'size_bytes', 'latency', 'training', 'data', 'notes'}
+              'size_bytes', 'latency', 'training', 'data', 'notes', 'thresholds', 'quantization',
+              'source', 'evaluation'}
+
+
+def manifest_doc(name: str, model_path: str, manifest_dir: str, labels: Sequence[str],
+                 width: int, height: int, layout: str, precision: str, color: str = 'rgb',
+                 scale: float = 1 / 255.0, **more) -> Dict[str, object]:
+    """Return a manifest's fields for a model file, its path relative to the manifest's folder."""
+    doc = {'name': name, 'file': os.path.relpath(model_path, manifest_dir),
+           'labels': list(labels), 'sha256': sha256_of(model_path),
+           'input': {'width': int(width), 'height': int(height), 'color': color,
+                     'scale': float(scale), 'mean': [0.0, 0.0, 0.0], 'std': [1.0, 1.0, 1.0],
+                     'layout': 'nchw'},
+           'output': {'layout': layout}, 'precision': precision,
+           'size_bytes': os.path.getsize(model_path)}
+    doc.update(more)
+    return doc
+
+
+def save_manifest(path: str, doc: Dict[str, object]) -> str:
+    """Write a manifest whole or not at all (a temporary file renamed into place)."""
+    import yaml
+    temporary = f'{path}.tmp{os.getpid()}'
+    try:
+        with open(temporary, 'w', encoding='utf-8') as stream:
+            yaml.safe_dump(doc, stream, sort_keys=False)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return path
 
 
 def load_manifest(path: str) -> Manifest:
@@ -97,6 +134,11 @@ def load_manifest(path: str) -> Manifest:
         raise ModelError(f'{path}: output.layout must be one of {", ".join(LAYOUTS)}')
     if inp.get('layout', 'nchw') != 'nchw':
         raise ModelError(f'{path}: only nchw inputs are supported, not {inp["layout"]!r}')
+    thresholds = doc.get('thresholds') or {}
+    if not isinstance(thresholds, dict) or not all(
+            label in labels and isinstance(v, (int, float)) and not isinstance(v, bool) and
+            0.0 <= v <= 1.0 for label, v in thresholds.items()):
+        raise ModelError(f'{path}: thresholds must map labels of the model to scores in [0, 1]')
     try:
         return Manifest(
             path=path, file=doc['file'], labels=tuple(labels), sha256=str(doc.get('sha256', '')),
@@ -105,6 +147,7 @@ def load_manifest(path: str) -> Manifest:
             mean=tuple(float(v) for v in inp.get('mean', (0.0, 0.0, 0.0))),
             std=tuple(float(v) for v in inp.get('std', (1.0, 1.0, 1.0))),
             layout=layout, precision=str(doc.get('precision', '')),
+            thresholds={k: float(v) for k, v in thresholds.items()},
             extra={k: doc[k] for k in ('name', 'accuracy') if k in doc})
     except (TypeError, ValueError) as exc:
         raise ModelError(f'{path}: bad input field: {exc}') from None
@@ -215,10 +258,14 @@ class OnnxDetector:
                              f'output {list(probe.shape)} is {found}')
         self.layout = m.layout or found
 
-    def detect(self, image: np.ndarray, source_rgb: bool, score_threshold: float = 0.25,
+    def detect(self, image: np.ndarray, source_rgb: bool, score_threshold=0.25,
                iou_threshold: float = 0.45, max_detections: int = 100,
                class_filter: Optional[Sequence[int]] = None) -> Detections:
-        """Detect objects in an (h, w, 3) uint8 image; boxes in its pixels."""
+        """
+        Detect objects in an (h, w, 3) uint8 image; boxes in its pixels.
+
+        score_threshold is one score for every class, or one per class (an array).
+        """
         m = self.manifest
         start = time.perf_counter()
         boxed, info = letterbox(image, self.width, self.height)

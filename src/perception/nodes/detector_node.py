@@ -51,8 +51,10 @@ PARAMS = [
     ParamSpec('engine_cache_dir', 'Where TensorRT engines are cached (keyed by model hash).'),
     ParamSpec('threads', 'ONNX Runtime intra-op threads; 0 lets it choose.', min_value=0,
               max_value=64),
-    ParamSpec('score_threshold', 'Lowest score kept.', min_value=0.0, max_value=1.0,
-              read_only=False),
+    ParamSpec('score_threshold', 'Lowest score kept, for the classes the manifest gives no '
+              'threshold of its own.', min_value=0.0, max_value=1.0, read_only=False),
+    ParamSpec('model_thresholds', "Use the manifest's per-class thresholds (from perception "
+              'evaluate) where it has them.', read_only=False),
     ParamSpec('iou_threshold', 'Overlap above which NMS drops the weaker box.', min_value=0.0,
               max_value=1.0, read_only=False),
     ParamSpec('max_detections', 'Most detections per image.', min_value=1, max_value=1000,
@@ -81,6 +83,8 @@ class DetectorNode(Node):
             p['engine_cache_dir'], p['threads'],
             require_first_provider=p['require_first_provider'])
         self.labels = list(manifest.labels)
+        self.manifest = manifest
+        self.model_thresholds = p['model_thresholds']
         wanted = list(p['classes'])
         unknown = [c for c in wanted if c not in self.labels]
         if unknown:
@@ -117,7 +121,9 @@ class DetectorNode(Node):
 
     def _on_parameters(self, params):
         for param in params:
-            if param.name == 'enabled':
+            if param.name == 'model_thresholds':
+                self.model_thresholds = bool(param.value)
+            elif param.name == 'enabled':
                 self.enabled = bool(param.value)
                 self.get_logger().info(f'detector {"enabled" if self.enabled else "disabled"}')
             elif param.name in ('score_threshold', 'iou_threshold', 'max_detections'):
@@ -156,6 +162,8 @@ class DetectorNode(Node):
             raise ValueError(f'camera/image_raw must be bgr8 or rgb8, not {msg.encoding!r}')
         image = image_to_numpy(msg)
         score, iou, most = self.thresholds
+        if self.model_thresholds and self.manifest.thresholds:
+            score = self.manifest.class_thresholds(score)
         found = self.detector.detect(image, msg.encoding == 'rgb8', score, iou, int(most),
                                      self.class_filter or None)
         out = Detection2DArray(header=msg.header)
@@ -197,7 +205,11 @@ class DetectorNode(Node):
                        'last_error': self.last_error, 'enabled': self.enabled,
                        'providers_in_use': ', '.join(self.detector.providers_in_use),
                        'providers_missing': ', '.join(self.detector.providers_missing),
-                       'model_sha256': self.detector.sha256[:16], 'layout': self.detector.layout})
+                       'model_sha256': self.detector.sha256[:16], 'layout': self.detector.layout,
+                       'thresholds': ', '.join(f'{k} {v:g}' for k, v in
+                                               self.manifest.thresholds.items())
+                       if self.model_thresholds and self.manifest.thresholds else
+                       f'all {self.thresholds[0]:g}'})
         if not self.enabled:
             level, message = diagnostics.WARN, 'disabled'
         elif self.errors and self.last_error:
