@@ -39,8 +39,9 @@ from vision_msgs.msg import Detection2DArray
 
 from perception.config import package_share
 from perception.launcher import find_executable, stack_environment
+from perception.modeltools.evaluate import evaluate_model
+from perception.modeltools.images import labelled_set
 from perception.qos import RELIABLE_QOS
-from perception.training.pipeline import load_split, measure
 
 
 def node_rate(manifest: str, seconds: float) -> dict:
@@ -91,16 +92,17 @@ def main() -> int:
     if not os.path.isdir(args.heldout):
         from perception.sim.dataset import export_dataset
         export_dataset(args.heldout, 300, seed=1001, val_fraction=0.0)
-    images, targets = load_split(args.heldout)
+    data = labelled_set(args.heldout)
     result = {'machine': f'{platform.node()} {platform.machine()} {psutil.cpu_count()} cores',
-              'heldout_images': len(images)}
+              'heldout_images': len(data.images)}
     for precision in ('fp32', 'int8'):
         manifest = os.path.join(args.models, f'warehouse_detector_{precision}.yaml')
-        figures = measure(manifest, images, targets)
-        result[f'p50_ms_{precision}'] = round(figures['inference_p50_ms'], 3)
-        result[f'p99_ms_{precision}'] = round(figures['inference_p99_ms'], 3)
-        result[f'map50_{precision}'] = round(100 * figures['map50'], 2)
-        result[f'map50_95_{precision}'] = round(100 * figures['map50_95'], 2)
+        figures = evaluate_model(manifest, data, ['cpu'], {})
+        result[f'p50_ms_{precision}'] = figures.latency['cpu']['inference_p50_ms']
+        result[f'p99_ms_{precision}'] = figures.latency['cpu']['inference_p99_ms']
+        result[f'map50_{precision}'] = figures.accuracy['map50']
+        result[f'map50_95_{precision}'] = figures.accuracy['map50_95']
+        result[f'person_ap50_{precision}'] = figures.accuracy['per_class']['person']['ap50']
         result[f'size_bytes_{precision}'] = os.path.getsize(manifest[:-5] + '.onnx')
         print(f'{precision}: inference p50 {result[f"p50_ms_{precision}"]} ms, p99 '
               f'{result[f"p99_ms_{precision}"]} ms, mAP@0.5 {result[f"map50_{precision}"]}%, '

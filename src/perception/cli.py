@@ -56,8 +56,18 @@ def _dataset(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     import json
-    from perception.training.pipeline import pipeline
-    summary = pipeline(args.train, args.heldout, args.out, args.epochs)
+    from perception.training import pipeline
+    prune = [float(v) for v in args.prune.split(',') if v.strip()]
+    if args.candidates_only:
+        done = pipeline.train_candidates(args.train, args.out, args.epochs, args.device,
+                                         args.batch, args.teacher_epochs, args.teacher_scale,
+                                         prune, args.finetune_epochs)
+        print(json.dumps(done, indent=2))
+        return 0
+    summary = pipeline.pipeline(args.train, args.heldout, args.out, args.epochs,
+                                device=args.device, batch=args.batch,
+                                teacher_epochs=args.teacher_epochs, prune=prune,
+                                finetune_epochs=args.finetune_epochs, ship_variant=args.ship)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -174,9 +184,26 @@ def build_parser() -> argparse.ArgumentParser:
                            'calibrated on training frames, and evaluate both on held-out scenes; '
                            'needs PyTorch.')
     train.add_argument('--train', required=True, help='training dataset directory')
-    train.add_argument('--heldout', required=True, help='held-out dataset directory')
+    train.add_argument('--heldout', default='', help='held-out dataset directory')
     train.add_argument('--out', default='models', help='where models and manifests go')
     train.add_argument('--epochs', type=int, default=12)
+    train.add_argument('--device', default='auto', choices=('auto', 'cpu', 'cuda'),
+                       help='where to train (auto: a GPU when PyTorch sees one)')
+    train.add_argument('--batch', type=int, default=16)
+    train.add_argument('--teacher-epochs', type=int, default=0,
+                       help='also train a wider teacher, and a student distilled from it')
+    train.add_argument('--teacher-scale', type=float, default=2.0,
+                       help="the teacher's widths against the student's")
+    train.add_argument('--prune', default='',
+                       help='comma-separated shares of channels to prune, e.g. 0.25,0.5')
+    train.add_argument('--finetune-epochs', type=int, default=3,
+                       help='fine-tuning epochs of each pruned model')
+    train.add_argument('--ship', default='',
+                       help='the variant to ship (default: distilled with a teacher, else '
+                       'student)')
+    train.add_argument('--candidates-only', action='store_true',
+                       help='only train and export the variants into --out (a GPU machine); '
+                       'quantize, evaluate and ship elsewhere')
     train.set_defaults(func=_train)
 
     opt = sub.add_parser('optimize', help='quantize a detector to INT8 and write manifests',

@@ -81,14 +81,25 @@ def test_the_pipeline_trains_exports_quantizes_and_evaluates(tmp_path):
     from perception.training.pipeline import pipeline
     export_dataset(str(tmp_path / 'train'), 12, seed=3, val_fraction=0.0, progress=False)
     export_dataset(str(tmp_path / 'heldout'), 6, seed=4, val_fraction=0.0, progress=False)
+    # Every variant: the student, a teacher, the student distilled from it, a pruned one.
     summary = pipeline(str(tmp_path / 'train'), str(tmp_path / 'heldout'),
-                       str(tmp_path / 'models'), epochs=1, progress=False)
-    assert summary['train_images'] == 12 and summary['heldout_images'] == 6
+                       str(tmp_path / 'models'), epochs=1, progress=False, device='cpu',
+                       batch=6, teacher_epochs=1, prune=(0.5,), finetune_epochs=1)
+    assert summary['train_images'] == 12 and summary['shipped'] == 'distilled'
+    assert set(summary['results']) == {f'{v}_{p}' for v in ('student', 'teacher', 'distilled',
+                                                            'pruned_50') for p in ('fp32', 'int8')}
+    for name, figures in summary['results'].items():
+        assert 0.0 <= figures['map50'] <= 100.0, name
+    candidates = tmp_path / 'models' / 'candidates'
+    sizes = {v: os.path.getsize(candidates / f'{v}.onnx') for v in ('student', 'teacher',
+                                                                    'pruned_50')}
+    assert sizes['pruned_50'] < sizes['student'] < sizes['teacher']
     for precision in ('fp32', 'int8'):
         manifest = load_manifest(str(tmp_path / 'models' / f'warehouse_detector_{precision}.yaml'))
         detector = OnnxDetector(manifest)
         assert detector.layout == 'yolov8' and (detector.width, detector.height) == (320, 320)
-        assert 0.0 <= summary[precision]['map50'] <= 1.0
+        assert manifest.extra['accuracy']['images'] == 6 and set(manifest.thresholds) <= \
+            {'person', 'forklift', 'pallet', 'box'}
     # Quantized weights are a quarter of the size, give or take the graph around them.
     assert os.path.getsize(tmp_path / 'models' / 'warehouse_detector_int8.onnx') < \
         0.5 * os.path.getsize(tmp_path / 'models' / 'warehouse_detector_fp32.onnx')

@@ -17,8 +17,9 @@
 
 Takes any ONNX detector of the supported layouts (YOLOv8/YOLO11 either orientation, YOLOv5,
 end-to-end), its labels and calibration images (a folder, a YOLO dataset or a bag), and writes
-<name>_int8.onnx with the manifests of both models (sha256, input, layout, labels, precision,
-how it was quantized). Nothing is left half-written: every file appears only once all are good.
+<name>_int8.onnx with the manifests of both models, <name>_fp32.yaml and <name>_int8.yaml
+(sha256, input, layout, labels, precision, how it was quantized). Nothing is left
+half-written: every file appears only once all are good.
 """
 
 import os

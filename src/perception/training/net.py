@@ -23,6 +23,9 @@ The export wrapper writes the YOLOv8 layout [1, 4 + classes, N]: cx, cy, w, h in
 then a sigmoid score per class, which perception.core.detection decodes.
 """
 
+from dataclasses import dataclass
+from typing import Tuple
+
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -39,34 +42,56 @@ def conv(c_in: int, c_out: int, k: int = 3, s: int = 1) -> nn.Module:
 
 
 class Residual(nn.Module):
-    """Two 3x3 convolutions around a skip connection."""
+    """Two 3x3 convolutions (through `inner` channels) around a skip connection."""
 
-    def __init__(self, c: int):
+    def __init__(self, c: int, inner: int = 0):
         super().__init__()
-        self.body = nn.Sequential(conv(c, c), conv(c, c))
+        self.body = nn.Sequential(conv(c, inner or c), conv(inner or c, c))
 
     def forward(self, x):
         return x + self.body(x)
 
 
-class TinyDetector(nn.Module):
-    """About half a million parameters; raw per-level outputs for training."""
+@dataclass(frozen=True)
+class Widths:
+    """The channels of each part of TinyDetector; pruning narrows the inner ones."""
 
-    def __init__(self, classes: int, width: int = 64):
+    stem: Tuple[int, int] = (16, 32)
+    stages: Tuple[int, int, int] = (64, 96, 128)   # outputs of the strides 8, 16, 32
+    inner: Tuple[int, int, int] = (64, 96, 128)    # inside each stage's residual block
+    neck: int = 64
+    head: Tuple[int, int, int] = (64, 64, 64)      # inside each level's box and class heads
+
+    def scaled(self, factor: float) -> 'Widths':
+        """Return every width times factor (rounded to multiples of 8), for a teacher."""
+        def s(v):
+            return max(8, int(round(v * factor / 8)) * 8)
+        return Widths(tuple(s(v) for v in self.stem), tuple(s(v) for v in self.stages),
+                      tuple(s(v) for v in self.inner), s(self.neck),
+                      tuple(s(v) for v in self.head))
+
+
+class TinyDetector(nn.Module):
+    """About a million parameters at the default widths; raw per-level outputs for training."""
+
+    def __init__(self, classes: int, widths: Widths = Widths()):
         super().__init__()
         self.classes = classes
-        self.stem = nn.Sequential(conv(3, 16, 3, 2), conv(16, 32, 3, 2))
-        self.c3 = nn.Sequential(conv(32, 64, 3, 2), Residual(64))
-        self.c4 = nn.Sequential(conv(64, 96, 3, 2), Residual(96))
-        self.c5 = nn.Sequential(conv(96, 128, 3, 2), Residual(128))
-        self.lateral = nn.ModuleList([conv(64, width, 1), conv(96, width, 1),
-                                      conv(128, width, 1)])
-        self.smooth = nn.ModuleList([conv(width, width) for _ in STRIDES])
-        self.box = nn.ModuleList([nn.Sequential(conv(width, width), nn.Conv2d(width, 4, 1))
-                                  for _ in STRIDES])
-        self.cls = nn.ModuleList([nn.Sequential(conv(width, width),
-                                                nn.Conv2d(width, classes, 1))
-                                  for _ in STRIDES])
+        self.widths = widths
+        w = widths
+        self.stem = nn.Sequential(conv(3, w.stem[0], 3, 2), conv(w.stem[0], w.stem[1], 3, 2))
+        self.c3 = nn.Sequential(conv(w.stem[1], w.stages[0], 3, 2),
+                                Residual(w.stages[0], w.inner[0]))
+        self.c4 = nn.Sequential(conv(w.stages[0], w.stages[1], 3, 2),
+                                Residual(w.stages[1], w.inner[1]))
+        self.c5 = nn.Sequential(conv(w.stages[1], w.stages[2], 3, 2),
+                                Residual(w.stages[2], w.inner[2]))
+        self.lateral = nn.ModuleList([conv(c, w.neck, 1) for c in w.stages])
+        self.smooth = nn.ModuleList([conv(w.neck, w.neck) for _ in STRIDES])
+        self.box = nn.ModuleList([nn.Sequential(conv(w.neck, h), nn.Conv2d(h, 4, 1))
+                                  for h in w.head])
+        self.cls = nn.ModuleList([nn.Sequential(conv(w.neck, h), nn.Conv2d(h, classes, 1))
+                                  for h in w.head])
         for head in self.cls:
             nn.init.constant_(head[-1].bias, -4.6)  # a prior of 1% for every class
 
@@ -121,29 +146,46 @@ class Exported(nn.Module):
         return torch.cat([cxcywh, logits.sigmoid()], -1).permute(0, 2, 1)
 
 
-def assign(points, strides, gt_boxes, gt_classes, radius: float = 1.5):
-    """Per point: index of its ground-truth box or -1 (FCOS rules with centre sampling)."""
-    n = len(points)
-    if len(gt_boxes) == 0:
-        return torch.full((n,), -1, dtype=torch.long)
-    x, y = points[:, 0:1], points[:, 1:2]
-    l, t = x - gt_boxes[None, :, 0], y - gt_boxes[None, :, 1]
-    r, b = gt_boxes[None, :, 2] - x, gt_boxes[None, :, 3] - y
-    ltrb = torch.stack([l, t, r, b], -1)
-    inside = ltrb.min(-1).values > 0
-    cx = (gt_boxes[:, 0] + gt_boxes[:, 2]) / 2
-    cy = (gt_boxes[:, 1] + gt_boxes[:, 3]) / 2
-    reach = strides[:, None] * radius
-    near = ((x - cx[None]).abs() < reach) & ((y - cy[None]).abs() < reach)
-    side = ltrb.max(-1).values
-    limits = torch.tensor(SIZE_LIMITS, dtype=points.dtype)
-    level = torch.bucketize(strides, torch.tensor(STRIDES, dtype=strides.dtype))
-    low, high = limits[level, 0][:, None], limits[level, 1][:, None]
-    ok = inside & near & (side >= low) & (side <= high)
-    area = ((gt_boxes[:, 2] - gt_boxes[:, 0]) * (gt_boxes[:, 3] - gt_boxes[:, 1]))[None]
-    area = torch.where(ok, area.expand(n, -1), torch.full_like(ok, 1e12, dtype=area.dtype))
-    best = area.argmin(1)
-    return torch.where(ok.any(1), best, torch.full_like(best, -1))
+def pad_targets(targets, device=None):
+    """Stack per-image (boxes (M, 4), classes (M,)) into padded [B, M] tensors and a mask."""
+    most = max([len(b) for b, _ in targets] + [1])
+    boxes = torch.zeros((len(targets), most, 4), device=device)
+    classes = torch.zeros((len(targets), most), dtype=torch.long, device=device)
+    valid = torch.zeros((len(targets), most), dtype=torch.bool, device=device)
+    for i, (b, c) in enumerate(targets):
+        if len(b):
+            boxes[i, :len(b)] = torch.as_tensor(b, dtype=torch.float32, device=device)
+            classes[i, :len(b)] = torch.as_tensor(c, dtype=torch.long, device=device)
+            valid[i, :len(b)] = True
+    return boxes, classes, valid
+
+
+def assign(points, strides, gt_boxes, valid, radius: float = 1.5):
+    """
+    Per image and point: index of its ground-truth box or -1, for a whole batch at once.
+
+    FCOS rules with centre sampling: the point lies inside the box and near its centre, the
+    box's size suits the point's level, and among several boxes the smallest wins. gt_boxes is
+    [B, M, 4] (x1, y1, x2, y2), valid [B, M] says which are real; points [N, 2], strides [N].
+    """
+    x, y = points[None, :, None, 0], points[None, :, None, 1]
+    left, top = x - gt_boxes[:, None, :, 0], y - gt_boxes[:, None, :, 1]
+    right, bottom = gt_boxes[:, None, :, 2] - x, gt_boxes[:, None, :, 3] - y
+    inside = torch.minimum(torch.minimum(left, top), torch.minimum(right, bottom)) > 0
+    cx = (gt_boxes[:, None, :, 0] + gt_boxes[:, None, :, 2]) / 2
+    cy = (gt_boxes[:, None, :, 1] + gt_boxes[:, None, :, 3]) / 2
+    reach = strides[None, :, None] * radius
+    near = ((x - cx).abs() < reach) & ((y - cy).abs() < reach)
+    side = torch.maximum(torch.maximum(left, top), torch.maximum(right, bottom))
+    limits = torch.tensor(SIZE_LIMITS, dtype=points.dtype, device=points.device)
+    level = torch.bucketize(strides, torch.tensor(STRIDES, dtype=strides.dtype,
+                                                  device=strides.device))
+    low, high = limits[level, 0][None, :, None], limits[level, 1][None, :, None]
+    ok = inside & near & (side >= low) & (side <= high) & valid[:, None, :]
+    area = ((gt_boxes[..., 2] - gt_boxes[..., 0]) * (gt_boxes[..., 3] - gt_boxes[..., 1]))
+    area = torch.where(ok, area[:, None, :], torch.full_like(area[:, None, :], 1e12))
+    best = area.argmin(-1)
+    return torch.where(ok.any(-1), best, torch.full_like(best, -1))
 
 
 def giou_loss(pred, target):
@@ -160,26 +202,90 @@ def giou_loss(pred, target):
     return 1 - (inter / union - (hull - union) / hull)
 
 
-def detection_loss(outputs, targets, classes: int):
-    """Focal loss on classes plus GIoU on the boxes of assigned points, per positive point."""
+def detection_loss(outputs, targets, classes: int, teacher=None, distill: float = 1.0):
+    """
+    Focal loss on classes plus GIoU on the boxes of assigned points, per positive point.
+
+    With a teacher's raw outputs, the class scores also learn the teacher's soft scores
+    (knowledge distillation), weighted where either network thinks something is there; boxes
+    still learn from the labels.
+    """
     distances, logits, points, strides = flatten(outputs)
+    logits = logits.float()
+    gt_boxes, gt_classes, valid = pad_targets(targets, logits.device)
+    index = assign(points, strides, gt_boxes, valid)
+    images, where = (index >= 0).nonzero(as_tuple=True)
+    matched = index[images, where]
     cls_targets = torch.zeros_like(logits)
-    box_losses, positives = [], 0
-    for i, (gt_boxes, gt_classes) in enumerate(targets):
-        index = assign(points, strides, gt_boxes, gt_classes)
-        pos = index >= 0
-        if pos.any():
-            cls_targets[i, pos, gt_classes[index[pos]]] = 1.0
-            pred = boxes_from(points[pos], distances[i, pos])
-            box_losses.append(giou_loss(pred, gt_boxes[index[pos]]))
-            positives += int(pos.sum())
+    cls_targets[images, where, gt_classes[images, matched]] = 1.0
+    pred = boxes_from(points[where], distances[images, where].float())
+    box = giou_loss(pred, gt_boxes[images, matched]).sum()
     p = logits.sigmoid()
     ce = F.binary_cross_entropy_with_logits(logits, cls_targets, reduction='none')
     p_t = p * cls_targets + (1 - p) * (1 - cls_targets)
     alpha = 0.25 * cls_targets + 0.75 * (1 - cls_targets)
     focal = (alpha * (1 - p_t) ** 2 * ce).sum()
+    positives = int(len(images))
     norm = max(positives, 1)
-    box = torch.cat(box_losses).sum() if box_losses else logits.sum() * 0
-    return (focal + 2.0 * box) / norm, {'cls': float(focal.detach()) / norm,
-                                        'box': float(box.detach()) / norm,
-                                        'positives': positives}
+    parts = {'cls': float(focal.detach()) / norm, 'box': float(box.detach()) / norm,
+             'positives': positives}
+    total = focal + 2.0 * box
+    if teacher is not None:
+        soft = flatten(teacher)[1].float().sigmoid()
+        weight = torch.maximum(soft, p).detach()
+        kd = (F.binary_cross_entropy_with_logits(logits, soft, reduction='none') * weight).sum()
+        total = total + distill * kd
+        parts['distill'] = float(kd.detach()) / norm
+    return total / norm, parts
+
+
+def prune(model: TinyDetector, fraction: float) -> TinyDetector:
+    """
+    Return a narrower copy of a trained model: structured (channel) pruning.
+
+    The channels inside each residual block and each head branch are ranked by the magnitude of
+    their batch-norm scale (a channel the network barely uses has a small one) and the weakest
+    `fraction` of them removed, weights and all: the convolutions get smaller, so the model runs
+    faster, which zeroing weights (unstructured sparsity) would not do. Fine-tune afterwards.
+    """
+    keep = {}
+
+    def count(total):  # multiples of 8 keep the convolutions' kernels efficient
+        return max(8, int(round(total * (1 - fraction) / 8)) * 8)
+
+    def ranked(bn, total):
+        order = torch.argsort(bn.weight.detach().abs(), descending=True)
+        return order[:count(total)].sort().values
+
+    w = model.widths
+    for i, stage in enumerate((model.c3, model.c4, model.c5)):
+        keep[f'inner{i}'] = ranked(stage[1].body[0][1], w.inner[i])
+    for i in range(len(STRIDES)):
+        box_bn, cls_bn = model.box[i][0][1], model.cls[i][0][1]
+        both = box_bn.weight.detach().abs() + cls_bn.weight.detach().abs()
+        keep[f'head{i}'] = torch.argsort(both, descending=True)[:count(w.head[i])].sort().values
+    widths = Widths(w.stem, w.stages, tuple(len(keep[f'inner{i}']) for i in range(3)), w.neck,
+                    tuple(len(keep[f'head{i}']) for i in range(3)))
+    small = TinyDetector(model.classes, widths)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def cut(prefix, rows=None, cols=None):
+        for name in [k for k in state if k.startswith(prefix + '.')]:
+            value = state[name]
+            if rows is not None and value.dim() >= 1 and not name.endswith('num_batches_tracked'):
+                value = value[rows]
+            if cols is not None and value.dim() == 4:
+                value = value[:, cols]
+            state[name] = value
+
+    for i, stage in enumerate(('c3', 'c4', 'c5')):
+        kept = keep[f'inner{i}']
+        cut(f'{stage}.1.body.0', rows=kept)        # conv (out = inner) and its batch norm
+        cut(f'{stage}.1.body.1.0', cols=kept)      # the next conv reads the kept channels
+    for i in range(len(STRIDES)):
+        kept = keep[f'head{i}']
+        for branch in ('box', 'cls'):
+            cut(f'{branch}.{i}.0', rows=kept)
+            cut(f'{branch}.{i}.1', cols=kept)
+    small.load_state_dict(state)
+    return small

@@ -27,14 +27,13 @@ import glob
 import json
 import os
 import time
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 import cv2
 import numpy as np
 
 from perception.core.detection import letterbox
-from perception.core.evaluation import evaluate, read_yolo_labels
-from perception.core.model import load_manifest, OnnxDetector, sha256_of
+from perception.core.evaluation import read_yolo_labels
 from perception.sim.scenario import DETECTION_CLASSES
 
 SIZE = 320
@@ -58,50 +57,120 @@ def load_split(directory: str, limit: int = 0) -> Tuple[np.ndarray, List]:
     return images, targets
 
 
-def train(images, targets, epochs: int, batch: int = 16, lr: float = 2e-3, seed: int = 0,
-          progress: bool = True):
-    """Train TinyDetector; return it in eval mode."""
+def pick_device(name: str = 'auto') -> str:
+    """Return 'cuda' when asked for or available (auto), else 'cpu'."""
     import torch
-    from perception.training.net import detection_loss, TinyDetector
+    if name == 'auto':
+        return 'cuda' if torch.cuda.is_available() else 'cpu'
+    if name == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda asked for, but PyTorch sees no GPU here')
+    return name
+
+
+def _zoom(x, targets, rng: np.random.Generator):
+    """Zoom a batch in or out by one random factor (0.7 to 1.3), moving the boxes with it."""
+    import torch
+    import torch.nn.functional as F
+    factor = float(rng.uniform(0.7, 1.3))
+    size = int(round(SIZE * factor))
+    scaled = F.interpolate(x, size=(size, size), mode='bilinear', align_corners=False)
+    if size >= SIZE:  # crop a window of the enlarged images
+        ox, oy = (int(rng.integers(0, size - SIZE + 1)) for _ in range(2))
+        out = scaled[:, :, oy:oy + SIZE, ox:ox + SIZE]
+        shift = (-ox, -oy)
+    else:  # place the reduced images on grey
+        ox, oy = (int(rng.integers(0, SIZE - size + 1)) for _ in range(2))
+        out = torch.full_like(x, 114 / 255.0)
+        out[:, :, oy:oy + size, ox:ox + size] = scaled
+        shift = (ox, oy)
+    moved = []
+    for boxes, classes in targets:
+        b = boxes * factor + np.array(shift * 2, np.float32)
+        clipped = b.clip(0, SIZE)
+        area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+        kept_area = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
+        # A box mostly cut away, or too small to learn from, is no longer a target.
+        keep = (kept_area >= 0.4 * np.maximum(area, 1e-6)) & \
+            (clipped[:, 2] - clipped[:, 0] >= 2) & (clipped[:, 3] - clipped[:, 1] >= 2)
+        moved.append((clipped[keep], classes[keep]))
+    return out, moved
+
+
+def train(images, targets, epochs: int, batch: int = 16, lr: float = 2e-3, seed: int = 0,
+          progress: bool = True, device: str = 'cpu', widths=None, teacher=None,
+          distill: float = 1.0, model=None, zoom: bool = True):
+    """
+    Train TinyDetector (or go on training `model`, e.g. a pruned one); return it in eval mode.
+
+    Augmentation: horizontal flips, lighting gain and offset, a zoom per batch. A `teacher`
+    (a trained TinyDetector) adds its soft class scores to the targets (distillation). On a
+    GPU the images live on the device and the forward pass runs in bfloat16.
+    """
+    import torch
+    from perception.training.net import detection_loss, TinyDetector, Widths
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = TinyDetector(len(DETECTION_CLASSES))
+    if model is None:
+        model = TinyDetector(len(DETECTION_CLASSES), widths or Widths())
+    model = model.to(device)
+    if teacher is not None:
+        teacher = teacher.to(device).eval()
+    pixels = torch.from_numpy(images).to(device)  # uint8, (N, SIZE, SIZE, 3)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
     steps = epochs * int(np.ceil(len(images) / batch))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps,
                                                    pct_start=0.15)
     from tqdm import tqdm
     bar = tqdm(total=steps, disable=not progress, desc='training', unit='batch')
+    autocast = torch.autocast('cuda', dtype=torch.bfloat16) if device == 'cuda' else None
     model.train()
     for epoch in range(epochs):
         order = rng.permutation(len(images))
         for start in range(0, len(images), batch):
             index = order[start:start + batch]
-            x = torch.from_numpy(images[index]).permute(0, 3, 1, 2).float() / 255.0
+            x = pixels[torch.from_numpy(index).to(device)].permute(0, 3, 1, 2).float() / 255.0
             flips = rng.random(len(index)) < 0.5
-            x[torch.from_numpy(flips)] = x[torch.from_numpy(flips)].flip(-1)
+            flip_mask = torch.from_numpy(flips).to(device)
+            x[flip_mask] = x[flip_mask].flip(-1)
             # Lighting varies in the warehouse: random gain and offset per image.
             gain = torch.from_numpy(rng.uniform(0.6, 1.4, (len(index), 1, 1, 1))).float()
-            x = (x * gain + torch.from_numpy(rng.uniform(-0.08, 0.08, (len(index), 1, 1, 1)))
-                 .float()).clamp(0, 1)
+            offset = torch.from_numpy(rng.uniform(-0.08, 0.08, (len(index), 1, 1, 1))).float()
+            x = (x * gain.to(device) + offset.to(device)).clamp(0, 1)
             batch_targets = []
             for k, i in enumerate(index):
                 boxes, classes = targets[i]
                 boxes = boxes.copy()
                 if flips[k]:
                     boxes[:, [0, 2]] = SIZE - boxes[:, [2, 0]]
-                batch_targets.append((torch.from_numpy(boxes), torch.from_numpy(classes)))
-            loss, parts = detection_loss(model(x), batch_targets, len(DETECTION_CLASSES))
+                batch_targets.append((boxes, classes))
+            if zoom and rng.random() < 0.5:
+                x, batch_targets = _zoom(x, batch_targets, rng)
+            if autocast is not None:
+                with autocast:
+                    outputs = model(x)
+                    soft = _teacher(teacher, x)
+            else:
+                outputs, soft = model(x), _teacher(teacher, x)
+            loss, parts = detection_loss(outputs, batch_targets, len(DETECTION_CLASSES),
+                                         soft, distill)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             optimizer.step()
             schedule.step()
-            bar.set_postfix(epoch=epoch + 1, loss=f'{float(loss):.3f}',
+            bar.set_postfix(epoch=epoch + 1, loss=f'{float(loss.detach()):.3f}',
                             box=f'{parts["box"]:.3f}')
             bar.update(1)
     bar.close()
-    return model.eval()
+    return model.cpu().eval()
+
+
+def _teacher(teacher, x):
+    if teacher is None:
+        return None
+    import torch
+    with torch.no_grad():
+        return [(b.detach(), c.detach()) for b, c in teacher(x)]
 
 
 def export(model, path: str) -> None:
@@ -113,97 +182,143 @@ def export(model, path: str) -> None:
                       dynamo=False)
 
 
-def quantize(fp32: str, int8: str, calibration: np.ndarray) -> None:
-    """Quantize to INT8 statically (QDQ, per-channel weights), calibrated on sim frames."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType
-    from onnxruntime.quantization import quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Frames(CalibrationDataReader):
-        def __init__(self):
-            self.items = iter(calibration)
-
-        def get_next(self):
-            image = next(self.items, None)
-            if image is None:
-                return None
-            return {'images': (image.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)}
-
-    import onnx
-    prepared = int8 + '.prep.onnx'
-    quant_pre_process(fp32, prepared)
-    # The network is quantized; the decoding the export wrapper adds (every node outside
-    # /model/) stays in float: its output joins box coordinates in pixels with scores in
-    # [0, 1], and one 8-bit scale for both erased the scores (mAP@0.5 fell from 58 to 10).
-    decode = [n.name for n in onnx.load(prepared).graph.node if not n.name.startswith('/model/')]
-    quantize_static(prepared, int8, Frames(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    nodes_to_exclude=decode)
-    os.remove(prepared)
+#: The variants train_candidates can make: the label-only student, the larger teacher, the
+#: student distilled from it, and the distilled student pruned by a share of its channels.
+STUDENT, TEACHER, DISTILLED = 'student', 'teacher', 'distilled'
 
 
-def write_manifest(directory: str, name: str, precision: str, accuracy: dict) -> str:
-    """Write the manifest <name>.yaml beside <name>.onnx; return its path."""
+def pruned_name(fraction: float) -> str:
+    """Return the candidate name of a pruning level, e.g. pruned_50."""
+    return f'pruned_{int(round(100 * fraction))}'
+
+
+def train_candidates(train_dir: str, out: str, epochs: int, device: str = 'auto',
+                     batch: int = 16, teacher_epochs: int = 0, teacher_scale: float = 2.0,
+                     prune: Sequence[float] = (), finetune_epochs: int = 0, limit: int = 0,
+                     progress: bool = True, lr: float = 2e-3) -> dict:
+    """
+    Train the variants and export each to <out>/<name>.onnx; return what was done.
+
+    The label-only student always; with teacher_epochs, a teacher `teacher_scale` times wider
+    and a student distilled from it (the same epochs as the label-only one: the same budget);
+    with prune, the distilled (or label-only) student pruned by each fraction and fine-tuned.
+    """
+    import torch
+    from perception.training.net import prune as narrow, Widths
+    device = pick_device(device)
+    os.makedirs(out, exist_ok=True)
+    images, targets = load_split(train_dir, limit)
+    done = {'device': device, 'train_images': len(images), 'epochs': epochs, 'batch': batch,
+            'variants': {}}
+
+    def keep(name, model, started, **info):
+        export(model, os.path.join(out, f'{name}.onnx'))
+        torch.save(model.state_dict(), os.path.join(out, f'{name}.pt'))
+        done['variants'][name] = dict(info, parameters=sum(p.numel()
+                                                           for p in model.parameters()),
+                                      widths=str(model.widths),
+                                      minutes=round((time.time() - started) / 60, 2))
+        with open(os.path.join(out, 'training.json'), 'w', encoding='utf-8') as stream:
+            json.dump(done, stream, indent=2)
+        return model
+
+    started = time.time()
+    best = keep(STUDENT, train(images, targets, epochs, batch, lr, progress=progress,
+                               device=device), started, epochs=epochs, teacher=None)
+    if teacher_epochs:
+        started = time.time()
+        teacher = keep(TEACHER, train(images, targets, teacher_epochs, batch, lr, seed=1,
+                                      progress=progress, device=device,
+                                      widths=Widths().scaled(teacher_scale)),
+                       started, epochs=teacher_epochs, scale=teacher_scale)
+        started = time.time()
+        best = keep(DISTILLED, train(images, targets, epochs, batch, lr, progress=progress,
+                                     device=device, teacher=teacher), started, epochs=epochs,
+                    teacher=TEACHER)
+    for fraction in prune:
+        started = time.time()
+        small = narrow(best, fraction)
+        teacher_model = teacher if teacher_epochs else None
+        keep(pruned_name(fraction),
+             train(images, targets, finetune_epochs, batch, lr / 4, progress=progress,
+                   device=device, teacher=teacher_model, model=small),
+             started, fraction=fraction, finetune_epochs=finetune_epochs,
+             pruned_from=DISTILLED if teacher_epochs else STUDENT)
+    return done
+
+
+def evaluate_candidates(out: str, heldout_dir: str, calibration_dir: str,
+                        names: Sequence[str] = ()) -> dict:
+    """
+    Quantize each exported candidate and evaluate FP32 and INT8 on the held-out set (CPU).
+
+    Writes each candidate's manifests (<name>.yaml, <name>_int8.yaml) and results.json.
+    """
+    from perception.modeltools.evaluate import run as evaluate
+    from perception.modeltools.optimize import optimize
+    names = list(names) or sorted(os.path.basename(p)[:-5] for p in
+                                  glob.glob(os.path.join(out, '*.onnx'))
+                                  if not p.endswith('_int8.onnx'))
+    results = {}
+    for name in names:
+        optimize(os.path.join(out, f'{name}.onnx'), list(DETECTION_CLASSES), calibration_dir,
+                 out, name)
+        manifests = [os.path.join(out, f'{name}_{p}.yaml') for p in ('fp32', 'int8')]
+        for result in evaluate(manifests, heldout_dir, providers=['cpu'],
+                               targets={'person': 0.9}):
+            key = os.path.basename(result.manifest)[:-5]
+            model = os.path.join(out, f'{name}.onnx' if key.endswith('_fp32')
+                                 else f'{name}_int8.onnx')
+            results[key] = {
+                'map50': result.accuracy['map50'], 'map50_95': result.accuracy['map50_95'],
+                'person_ap50': result.accuracy['per_class'].get('person', {}).get('ap50'),
+                'per_class': result.accuracy['per_class'], 'latency': result.latency['cpu'],
+                'size_bytes': os.path.getsize(model)}
+        with open(os.path.join(out, 'results.json'), 'w', encoding='utf-8') as stream:
+            json.dump(results, stream, indent=2)
+    return results
+
+
+def ship(candidates: str, name: str, out: str, model_name: str = 'warehouse_detector') -> dict:
+    """Copy a candidate (FP32 and INT8) to <out>/<model_name>_{fp32,int8} with manifests."""
+    import shutil
+
     import yaml
-    model = os.path.join(directory, f'{name}.onnx')
-    doc = {'name': name, 'file': f'{name}.onnx', 'labels': list(DETECTION_CLASSES),
-           'sha256': sha256_of(model),
-           'input': {'width': SIZE, 'height': SIZE, 'color': 'rgb', 'scale': 1 / 255.0,
-                     'mean': [0.0, 0.0, 0.0], 'std': [1.0, 1.0, 1.0], 'layout': 'nchw'},
-           'output': {'layout': 'yolov8'}, 'precision': precision,
-           'size_bytes': os.path.getsize(model), 'accuracy': accuracy}
-    path = os.path.join(directory, f'{name}.yaml')
-    with open(path, 'w', encoding='utf-8') as stream:
-        yaml.safe_dump(doc, stream, sort_keys=False)
-    return path
-
-
-def measure(manifest_path: str, images, targets, threads: int = 0) -> dict:
-    """Return a model's mAP on letterboxed images, and its inference latency."""
-    from perception.core.evaluation import ImageTruth
-    detector = OnnxDetector(load_manifest(manifest_path), threads=threads)
-    predictions, latencies = [], []
-    for image in images:
-        predictions.append(detector.detect(image, source_rgb=True, score_threshold=0.01,
-                                           max_detections=300))
-        latencies.append(detector.timings['inference_ms'])
-    truths = [ImageTruth(b.astype(np.float64), c) for b, c in targets]
-    result = evaluate(predictions, truths, DETECTION_CLASSES)
-    result['inference_p50_ms'] = float(np.percentile(latencies, 50))
-    result['inference_p99_ms'] = float(np.percentile(latencies, 99))
-    return result
+    from perception.core.model import manifest_doc, save_manifest
+    training = json.load(open(os.path.join(candidates, 'training.json'), encoding='utf-8'))
+    paths = {}
+    for precision, suffix in (('fp32', ''), ('int8', '_int8')):
+        source = os.path.join(candidates, f'{name}{suffix}.onnx')
+        target = os.path.join(out, f'{model_name}_{precision}')
+        shutil.copyfile(source, target + '.onnx')
+        evaluated = yaml.safe_load(open(os.path.join(candidates, f'{name}_{precision}.yaml'),
+                                        encoding='utf-8'))
+        doc = manifest_doc(os.path.basename(target), target + '.onnx', out, DETECTION_CLASSES,
+                           SIZE, SIZE, 'yolov8', precision,
+                           training={'variant': name, 'device': training['device'],
+                                     'train_images': training['train_images'],
+                                     **training['variants'][name]},
+                           **{k: evaluated[k] for k in ('accuracy', 'latency', 'thresholds',
+                                                        'evaluation', 'quantization')
+                              if k in evaluated})
+        paths[precision] = save_manifest(target + '.yaml', doc)
+    return paths
 
 
 def pipeline(train_dir: str, heldout_dir: str, out: str, epochs: int, limit: int = 0,
-             progress: bool = True, name: str = 'warehouse_detector') -> dict:
-    """Train, export, quantize and evaluate; write models and manifests into out."""
-    os.makedirs(out, exist_ok=True)
+             progress: bool = True, name: str = 'warehouse_detector', device: str = 'auto',
+             batch: int = 16, teacher_epochs: int = 0, prune: Sequence[float] = (),
+             finetune_epochs: int = 0, ship_variant: str = '') -> dict:
+    """Train the candidates, quantize and evaluate them, and ship one into out."""
+    candidates = os.path.join(out, 'candidates')
     started = time.time()
-    images, targets = load_split(train_dir, limit)
-    held_images, held_targets = load_split(heldout_dir)
-    model = train(images, targets, epochs, progress=progress)
-    fp32 = os.path.join(out, f'{name}_fp32.onnx')
-    int8 = os.path.join(out, f'{name}_int8.onnx')
-    export(model, fp32)
-    rng = np.random.default_rng(0)
-    quantize(fp32, int8, images[rng.permutation(len(images))[:128]])
-    results = {}
-    for precision, path in (('fp32', fp32), ('int8', int8)):
-        stem = os.path.basename(path)[:-5]
-        manifest = write_manifest(out, stem, precision, {})
-        results[precision] = measure(manifest, held_images, held_targets)
-        accuracy = {'heldout_images': len(held_images),
-                    'map50': round(100 * results[precision]['map50'], 2),
-                    'map50_95': round(100 * results[precision]['map50_95'], 2),
-                    'per_class': {k: {'ap50': round(100 * v['ap50'], 2),
-                                      'ap50_95': round(100 * v['ap50_95'], 2),
-                                      'instances': v['instances']}
-                                  for k, v in results[precision]['per_class'].items()}}
-        write_manifest(out, stem, precision, accuracy)
-    summary = {'train_images': len(images), 'heldout_images': len(held_images),
-               'epochs': epochs, 'minutes': round((time.time() - started) / 60, 1),
-               'fp32': {k: v for k, v in results['fp32'].items() if k != 'per_class'},
-               'int8': {k: v for k, v in results['int8'].items() if k != 'per_class'}}
-    with open(os.path.join(out, f'{name}_training.json'), 'w', encoding='utf-8') as stream:
-        json.dump(summary, stream, indent=2)
-    return summary
+    done = train_candidates(train_dir, candidates, epochs, device, batch, teacher_epochs,
+                            prune=prune, finetune_epochs=finetune_epochs, limit=limit,
+                            progress=progress)
+    results = evaluate_candidates(candidates, heldout_dir, train_dir)
+    chosen = ship_variant or (DISTILLED if teacher_epochs else STUDENT)
+    manifests = ship(candidates, chosen, out, name)
+    return {'train_images': done['train_images'], 'epochs': epochs, 'shipped': chosen,
+            'manifests': manifests, 'minutes': round((time.time() - started) / 60, 1),
+            'results': {k: {m: v[m] for m in ('map50', 'map50_95', 'person_ap50')}
+                        for k, v in results.items()}}
