@@ -45,7 +45,8 @@ def _dataset(args: argparse.Namespace) -> int:
     from perception.sim.dataset import export_dataset
     try:
         manifest = export_dataset(args.out, args.images, args.seed, args.val_fraction,
-                                  args.width, args.height)
+                                  args.width, args.height, first_index=args.first_index,
+                                  hard_cases=args.hard_cases)
     except ValueError as exc:
         print(f'perception dataset: {exc}', file=sys.stderr)
         return 2
@@ -176,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help='share of images for validation')
     dataset.add_argument('--width', type=int, default=640)
     dataset.add_argument('--height', type=int, default=480)
+    dataset.add_argument('--hard-cases', action='store_true',
+                         help='add people half hidden, crouching and far away, and look at '
+                         'people more often (for training)')
+    dataset.add_argument('--first-index', type=int, default=0,
+                         help='number of the first image file (to merge several runs)')
     dataset.set_defaults(func=_dataset)
 
     train = sub.add_parser('train-detector', help='train, export, quantize and evaluate',

@@ -25,6 +25,7 @@ Layout written:
     data.yaml (Ultralytics-style: path, train, val, names) and manifest.json
 """
 
+import dataclasses
 import json
 import math
 import os
@@ -47,10 +48,18 @@ BOX_COLORS = ((0.65, 0.5, 0.3), (0.75, 0.6, 0.4), (0.85, 0.85, 0.8), (0.3, 0.4, 
               (0.55, 0.4, 0.25))
 
 
-def random_scene(rng: np.random.Generator, index: int) -> Scenario:
-    """Draw a warehouse aisle with clutter, people and forklifts."""
+def random_scene(rng: np.random.Generator, index: int, hard_cases: bool = False) -> Scenario:
+    """
+    Draw a warehouse aisle with clutter, people and forklifts.
+
+    With hard_cases, more people, some of them half hidden at the ends of racks and behind
+    loaded pallets, crouching or far down the aisle: the cases a detector misses most. (They
+    are drawn after everything else, so a seed gives the same scene otherwise.)
+    """
     for _ in range(50):
         scene = _draw_scene(rng, index)
+        if hard_cases:
+            scene = _add_hard_people(scene, rng)
         try:
             check_layout(scene)
             return scene
@@ -110,6 +119,35 @@ def _draw_scene(rng: np.random.Generator, index: int) -> Scenario:
                     Route(((1.0, 0.0),), 0.0), tuple(actors), f'random scene {index}')
 
 
+def _add_hard_people(scene: Scenario, rng: np.random.Generator) -> Scenario:
+    """Add people where detectors miss them: half hidden, crouching, far away."""
+    (x0, x1), (y0, y1) = scene.floor
+    racks = [o for o in scene.obstacles if o.kind == 'rack']
+    loaded = [o for o in scene.obstacles if o.kind == 'pallet' and o.load_height > 0.3]
+    actors = list(scene.actors)
+    for i in range(int(rng.integers(1, 5))):
+        choice = rng.random()
+        if choice < 0.4 and racks:  # stepping out at the end of a rack, half behind it
+            rack = racks[int(rng.integers(len(racks)))]
+            end = rack.center[0] + rng.choice([-1, 1]) * (rack.size[0] / 2 + 0.25)
+            side = np.sign(rack.center[1]) or 1.0
+            x, y = float(end), float(rack.center[1] - side * rng.uniform(0.2, 0.7))
+        elif choice < 0.6 and loaded:  # behind a loaded pallet
+            pallet = loaded[int(rng.integers(len(loaded)))]
+            x = float(pallet.center[0] + rng.choice([-1, 1]) * rng.uniform(0.9, 1.3))
+            y = float(pallet.center[1] + rng.uniform(-0.4, 0.4))
+        else:  # anywhere, often far down the aisle
+            x, y = float(rng.uniform(x0 + 4, x1 - 1)), float(rng.uniform(-1.2, 1.2))
+        heading = float(rng.uniform(-math.pi, math.pi))
+        height = float(rng.uniform(1.05, 1.4)) if rng.random() < 0.2 else \
+            float(rng.uniform(1.5, 2.0))  # crouching, or standing
+        actors.append(Actor(f'hard_person_{i}', 'person',
+                            ((x, y), (x + math.cos(heading), y + math.sin(heading))), 1.2,
+                            color=PERSON_COLORS[rng.integers(len(PERSON_COLORS))],
+                            height=height))
+    return dataclasses.replace(scene, actors=tuple(actors))
+
+
 def yolo_lines(boxes: List[dict], width: int, height: int, min_pixels: int = 40) -> List[str]:
     """YOLO label lines (class cx cy w h, normalized) of the boxes of detection classes."""
     lines = []
@@ -125,7 +163,8 @@ def yolo_lines(boxes: List[dict], width: int, height: int, min_pixels: int = 40)
 
 def export_dataset(out: str, images: int, seed: int = 0, val_fraction: float = 0.2,
                    width: int = 640, height: int = 480, views_per_scene: int = 4,
-                   progress: bool = True, first_index: int = 0) -> dict:
+                   progress: bool = True, first_index: int = 0,
+                   hard_cases: bool = False) -> dict:
     """Render `images` labelled images into out; return the manifest."""
     if images <= 0:
         raise ValueError('images must be positive')
@@ -139,7 +178,7 @@ def export_dataset(out: str, images: int, seed: int = 0, val_fraction: float = 0
     entries, counts = [], dict.fromkeys(DETECTION_CLASSES, 0)
     index, scene_index = 0, 0
     while index < images:
-        scene = random_scene(rng, scene_index)
+        scene = random_scene(rng, scene_index, hard_cases)
         # Cameras of many robots: heights, tilts and fields of view drawn, not the default's.
         mount = Mount(x=0.3, z=float(rng.uniform(0.4, 1.6)),
                       pitch=math.radians(float(rng.uniform(-5, 25))))
@@ -151,7 +190,7 @@ def export_dataset(out: str, images: int, seed: int = 0, val_fraction: float = 0
             for _ in range(views_per_scene):
                 if index >= images:
                     break
-                _random_view(world, rng)
+                _random_view(world, rng, hard_cases)
                 frame = world.render(rgb=True, depth=False, boxes=True)
                 split = 'val' if rng.random() < val_fraction else 'train'
                 stem = f'{first_index + index:06d}'
@@ -185,12 +224,21 @@ def export_dataset(out: str, images: int, seed: int = 0, val_fraction: float = 0
     return manifest
 
 
-def _random_view(world: World, rng: np.random.Generator) -> None:
-    """Put the robot somewhere in the aisle, looking mostly along it; move people's limbs."""
+def _random_view(world: World, rng: np.random.Generator, at_people: bool = False) -> None:
+    """
+    Put the robot somewhere in the aisle, looking mostly along it; move people's limbs.
+
+    With at_people, half of the views look toward someone from 1.5 to 15 m away.
+    """
     (x0, x1), _ = world.scenario.floor
     start = world.scenario.robot_start
     x = float(rng.uniform(x0 + 2, x1 - 6))
     yaw = float(rng.normal(0, 0.35)) + (math.pi if rng.random() < 0.3 else 0.0)
+    people = [s.actor for s in world.actors if s.actor.kind == 'person']
+    if at_people and people and rng.random() < 0.5:
+        target = people[int(rng.integers(len(people)))].path[0]
+        x = float(np.clip(target[0] - rng.uniform(1.5, 15.0), x0 + 1, x1 - 1))
+        yaw = math.atan2(target[1], target[0] - x) + float(rng.normal(0, 0.2))
     world.data.qpos[0] = x - start[0]
     world.data.qpos[1] = float(rng.uniform(-0.6, 0.6)) - start[1]
     world.data.qpos[2] = yaw

@@ -40,8 +40,13 @@ SIZE = 320
 
 
 def load_split(directory: str, limit: int = 0) -> Tuple[np.ndarray, List]:
-    """Letterboxed RGB images (N, SIZE, SIZE, 3) and boxes in letterboxed pixels."""
-    paths = sorted(glob.glob(os.path.join(directory, 'images', '*', '*.jpg')))
+    """
+    Letterboxed RGB images (N, SIZE, SIZE, 3) and boxes in letterboxed pixels.
+
+    directory may list several datasets, comma-separated (renders made in parallel).
+    """
+    paths = sorted(p for d in directory.split(',') if d
+                   for p in glob.glob(os.path.join(d, 'images', '*', '*.jpg')))
     if limit:
         paths = paths[:limit]
     if not paths:
