@@ -46,7 +46,7 @@ class NodeProcess:
     def alive(self):
         return self.process.poll() is None
 
-    def interrupt(self, timeout=5.0):
+    def interrupt(self, timeout=20.0):
         """Send SIGINT and return (exit code, seconds it took)."""
         start = time.monotonic()
         self.process.send_signal(signal.SIGINT)
@@ -56,7 +56,7 @@ class NodeProcess:
     def kill(self):
         if self.alive():
             self.process.kill()
-            self.process.wait(5)
+            self.process.wait(30)
         if self.log_path:
             self._log.close()
 

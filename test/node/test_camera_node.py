@@ -52,11 +52,11 @@ def test_synthetic_source_streams_frames_to_another_process(nodes, probe):
     assert counters == sorted(counters) and len(set(counters)) == len(counters)
     assert all(b.stamp_ns > a.stamp_ns for a, b in zip(samples, samples[1:]))
     assert all(0 <= s.received_ns - s.stamp_ns < 1e9 for s in samples)
-    assert wait_until(lambda: probe.infos, 5)
+    assert wait_until(lambda: probe.infos, 15)
     info = probe.infos[-1]
     assert (info.width, info.height, info.header.frame_id) == (320, 240, 'front_optical')
     assert info.k[0] == 0.0  # uncalibrated, per REP 104
-    assert wait_until(lambda: 'camera: capture' in probe.diagnostics, 5)
+    assert wait_until(lambda: 'camera: capture' in probe.diagnostics, 15)
     values = probe.diagnostics['camera: capture']
     assert values['state'] == 'STREAMING' and float(values['configured_rate_hz']) == 30.0
     assert int(values['frames_published']) > 0
@@ -77,7 +77,7 @@ def test_video_file_source_publishes_its_frames_resized(nodes, probe, tmp_path):
     assert probe.wait_for_images(30, timeout=20), node.output()
     assert probe.samples[-1].width == 320 and probe.samples[-1].encoding == 'rgb8'
     assert wait_until(lambda: probe.diagnostics.get('camera: capture', {}).get('resized')
-                      == 'True', 5)
+                      == 'True', 15)
     assert probe.diagnostic_levels['camera: capture'] in (OK, WARN)
 
 
@@ -93,14 +93,14 @@ def test_calibration_file_is_published_scaled_to_the_image(nodes, probe, tmp_pat
     info = probe.infos[-1]
     assert list(info.k) == [200.0, 0.0, 160.0, 0.0, 200.0, 120.0, 0.0, 0.0, 1.0]
     assert list(info.d) == [0.1, 0.0, 0.0, 0.0, 0.0]
-    assert wait_until(lambda: probe.diagnostic_levels.get('camera: calibration') == OK, 5)
+    assert wait_until(lambda: probe.diagnostic_levels.get('camera: calibration') == OK, 15)
 
 
 def test_bad_calibration_is_an_error_not_a_crash(nodes, probe, tmp_path):
     (tmp_path / 'bad.yaml').write_text('image_width: 640\n')
     node = nodes('-p', f'camera_info_url:={tmp_path}/bad.yaml')
     assert probe.wait_for_images(5, timeout=20), node.output()
-    assert wait_until(lambda: probe.diagnostic_levels.get('camera: calibration') == ERROR, 5)
+    assert wait_until(lambda: probe.diagnostic_levels.get('camera: calibration') == ERROR, 15)
     assert 'image_height must be a positive integer' in \
         probe.diagnostic_messages['camera: calibration']
     assert probe.infos[-1].k[0] == 0.0
@@ -115,7 +115,7 @@ def test_missing_device_reports_error_and_keeps_retrying(nodes, probe, tmp_path)
     assert 'not found' in probe.diagnostic_messages['camera: capture']
     first = int(probe.diagnostics['camera: capture']['reconnects'])
     assert wait_until(
-        lambda: int(probe.diagnostics['camera: capture']['reconnects']) > first + 2, 10)
+        lambda: int(probe.diagnostics['camera: capture']['reconnects']) > first + 2, 30)
     assert node.alive()
     # The file appears (a mounted drive, a camera plugged in): streaming resumes by itself.
     writer = cv2.VideoWriter(str(tmp_path / 'not_there.mp4'), cv2.VideoWriter_fourcc(*'mp4v'),
@@ -124,7 +124,7 @@ def test_missing_device_reports_error_and_keeps_retrying(nodes, probe, tmp_path)
         writer.write(np.zeros((48, 64, 3), np.uint8))
     writer.release()
     assert probe.wait_for_images(5, timeout=10)
-    assert wait_until(lambda: probe.diagnostic_levels.get('camera: capture') != ERROR, 5)
+    assert wait_until(lambda: probe.diagnostic_levels.get('camera: capture') != ERROR, 15)
 
 
 def test_invalid_parameters_exit_with_a_clear_message(nodes):

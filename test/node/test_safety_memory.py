@@ -134,9 +134,10 @@ def test_a_low_box_that_leaves_the_view_stops_the_robot_short_and_keeps_it_stopp
         node = gate('-p', 'detections.required:=false')
         assert wait_until(lambda: base.x > 0.2, 30), node.output()
         # It drives on, sees the box, slows and stops short of it: then the box is out of
-        # the camera's view (below its lowest ray) and under the lidar's plane.
-        assert wait_until(lambda: base.state()[1] == 'STOP' and base.speed == 0.0, 20), \
-            base.state()
+        # the camera's view (below its lowest ray) and under the lidar's plane. (A busy
+        # machine may stop it on the way for late data too: that is another reason.)
+        assert wait_until(lambda: base.state()[1] == 'STOP' and 'in the stop field' in
+                          base.state()[2] and base.speed == 0.0, 40), base.state()
         stopped_at = base.x
         time.sleep(3.0)
         state = base.state()
@@ -167,9 +168,9 @@ def test_a_second_lidar_is_one_more_source_in_yaml(gate, ros_context, tmp_path):
         assert 'rear_scan (scan, required)' in node.output()
         base.silent.add('rear_scan')  # the second lidar falls silent: a required source
         assert wait_until(lambda: base.state()[1] == 'STOP' and
-                          base.state()[2].startswith('rear_scan:'), 5), base.state()
+                          base.state()[2].startswith('rear_scan:'), 15), base.state()
         base.silent.clear()
-        assert wait_until(lambda: base.speed > 0.0, 5), base.state()
+        assert wait_until(lambda: base.speed > 0.0, 15), base.state()
     finally:
         base.close()
 

@@ -115,13 +115,13 @@ class Feeder:
     def latest_state(self):
         return self.states[-1][1] if self.states else None
 
-    def wait_state(self, state, timeout=5.0):
+    def wait_state(self, state, timeout=10.0):
         return wait_until(lambda: self.latest_state() == state, timeout)
 
-    def wait_command(self, predicate, timeout=5.0):
+    def wait_command(self, predicate, timeout=10.0):
         return wait_until(lambda: self.commands and predicate(self.commands[-1][1]), timeout)
 
-    def first_command_after(self, since, predicate, timeout=5.0):
+    def first_command_after(self, since, predicate, timeout=10.0):
         """Wait for a command received after `since` whose speed passes; return when it came."""
         found = []
 
@@ -130,7 +130,7 @@ class Feeder:
             return bool(found)
         return found[0] if wait_until(seen, timeout) else None
 
-    def call(self, client, request, timeout=5.0):
+    def call(self, client, request, timeout=15.0):
         assert client.wait_for_service(timeout)
         future = client.call_async(request)
         assert wait_until(future.done, timeout)
@@ -178,7 +178,7 @@ def test_clear_passes_commands_and_an_intrusion_stops_the_robot(gate, feeder):
     node = gate(*FAST)
     assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 20), node.output()
     feeder.obstacle = 0.55  # at 0.5 m/s the stop field reaches 0.61 m from the centre
-    assert feeder.wait_state('STOP', 2)
+    assert feeder.wait_state('STOP', 10)
     first_zero = feeder.first_command_after(feeder.first_intrusion_stamp, lambda v: v == 0.0)
     # At once, not when some timeout ran out (the reaction time itself is bench-safety's).
     assert first_zero is not None and first_zero - feeder.first_intrusion_stamp < 0.25
@@ -191,8 +191,8 @@ def test_a_slow_zone_intrusion_scales_the_command(gate, feeder):
     node = gate(*FAST, '-p', 'slow_scale:=0.4')
     assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 20), node.output()
     feeder.obstacle = 1.3
-    assert feeder.wait_state('SLOW', 2)
-    assert feeder.wait_command(lambda v: v == pytest.approx(0.2), 2)
+    assert feeder.wait_state('SLOW', 10)
+    assert feeder.wait_command(lambda v: v == pytest.approx(0.2), 10)
 
 
 def test_a_silent_source_stops_within_its_timeout(gate, feeder):
@@ -203,7 +203,7 @@ def test_a_silent_source_stops_within_its_timeout(gate, feeder):
     stopped = feeder.first_command_after(silent_from, lambda v: v == 0.0)
     # When the 0.3 s timeout ran out (the last scan came up to 50 ms before), not earlier.
     assert stopped is not None and 0.3 - 0.06 <= stopped - silent_from <= 1.0
-    assert feeder.wait_state('STOP', 2) and 'scan: data' in feeder.states[-1][2]
+    assert feeder.wait_state('STOP', 10) and 'scan: data' in feeder.states[-1][2]
 
 
 @pytest.mark.parametrize('offset,reason', [(0.5, 'in the future'), (-0.6, 'old')])
@@ -211,16 +211,16 @@ def test_future_and_stale_stamps_stop(gate, feeder, offset, reason):
     node = gate(*FAST)
     assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 20), node.output()
     feeder.stamp_offset = offset
-    assert feeder.wait_state('STOP', 2)
+    assert feeder.wait_state('STOP', 10)
     assert reason in feeder.states[-1][2]
-    assert feeder.wait_command(lambda v: v == 0.0, 1)
+    assert feeder.wait_command(lambda v: v == 0.0, 10)
 
 
 def test_release_waits_for_the_hold(gate, feeder):
     node = gate(*FAST)
     assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 20), node.output()
     feeder.obstacle = 0.55
-    assert feeder.wait_state('STOP', 2)
+    assert feeder.wait_state('STOP', 10)
     feeder.obstacle = None
     cleared = time.time()
     moving = feeder.first_command_after(cleared, lambda v: v > 0)
@@ -262,13 +262,13 @@ def test_a_person_latches_the_stop_until_reset(gate, feeder):
         detections.header.stamp = stamp_from_ns(time.time_ns())
         feeder.pub_det.publish(detections)
         time.sleep(0.05)
-    assert feeder.wait_state('STOP_LATCHED', 2), feeder.states[-1]
+    assert feeder.wait_state('STOP_LATCHED', 10), feeder.states[-1]
     time.sleep(2.0)  # the person is gone (no detections), the latch holds
     assert feeder.latest_state() == 'STOP_LATCHED'
     assert feeder.commands[-1][1] == 0.0
     result = feeder.call(feeder.reset, Trigger.Request())
     assert result.success, result.message
-    assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 3)
+    assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 10)
 
 
 def test_bad_messages_keep_it_alive_and_stopped(gate, feeder, tmp_path):
@@ -311,35 +311,35 @@ def test_disabling_is_reported_and_passes_commands(gate, feeder):
     node = gate(*FAST)
     assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 20), node.output()
     feeder.obstacle = 0.55
-    assert feeder.wait_state('STOP', 2)
+    assert feeder.wait_state('STOP', 10)
     assert feeder.call(feeder.enable, SetBool.Request(data=False)).success
-    assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 2)
-    assert wait_until(lambda: 'DISABLED' in feeder.states[-1][2], 2)
+    assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 10)
+    assert wait_until(lambda: 'DISABLED' in feeder.states[-1][2], 10)
     assert feeder.states[-1][4]['enabled'] == 'false'
     assert feeder.call(feeder.enable, SetBool.Request(data=True)).success
-    assert feeder.wait_command(lambda v: v == 0.0, 2)
+    assert feeder.wait_command(lambda v: v == 0.0, 10)
 
 
 def test_a_truncated_scan_is_malformed_and_stops(gate, feeder):
     node = gate(*FAST)
     assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 20), node.output()
     feeder.beams = 180  # half the ranges its angles claim: half the circle is not covered
-    assert feeder.wait_state('STOP', 2)
+    assert feeder.wait_state('STOP', 10)
     assert 'does not cover what it claims' in feeder.states[-1][2]
     assert feeder.states[-1][3] == DiagnosticStatus.ERROR
-    assert feeder.wait_command(lambda v: v == 0.0, 1)
+    assert feeder.wait_command(lambda v: v == 0.0, 10)
     feeder.beams = 360
-    assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 3)
+    assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 10)
 
 
 def test_a_lidar_narrower_than_the_stop_field_stops_with_the_sector_named(gate, feeder):
     node = gate(*FAST)
     assert feeder.wait_command(lambda v: v == pytest.approx(0.5), 20), node.output()
     feeder.span = 180  # a well-formed scan of the front half only
-    assert feeder.wait_state('STOP', 2)
+    assert feeder.wait_state('STOP', 10)
     reason = feeder.states[-1][2]
     assert 'not covered by any required sensor' in reason and '(behind)' in reason, reason
-    assert feeder.wait_command(lambda v: v == 0.0, 1)
+    assert feeder.wait_command(lambda v: v == 0.0, 10)
 
 
 def test_by_default_a_person_stop_resumes_once_the_field_is_clear_of_people(gate, feeder):
@@ -366,6 +366,6 @@ def test_by_default_a_person_stop_resumes_once_the_field_is_clear_of_people(gate
     gone = time.time()
     assert feeder.first_command_after(gone, lambda v: v == 0.0) is not None
     # Not latched: no reset is needed.
-    resumed = feeder.first_command_after(gone, lambda v: v > 0, 10)
+    resumed = feeder.first_command_after(gone, lambda v: v > 0, 30)
     # person_memory 0.3 s, then the 1 s hold, then the 0.5 s release hold, at the least.
     assert resumed is not None and resumed - gone >= 1.0 + 0.5 - 0.1

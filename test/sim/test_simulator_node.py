@@ -191,7 +191,7 @@ def test_nan_and_absurd_commands_are_ignored_and_reported(simulator, listener):
     listener.send(50.0, 0.0, 1.0)
     assert abs(listener.messages['odom'][-1].twist.twist.linear.x) < 1e-3
     assert wait_until(lambda: int(listener.diagnostics.get('simulator: simulation', (
-        0, '', {'commands_rejected': '0'}))[2]['commands_rejected']) >= 20, 5)
+        0, '', {'commands_rejected': '0'}))[2]['commands_rejected']) >= 20, 30)
     level, message, _ = listener.diagnostics['simulator: simulation']
     assert level == b'\x01' and 'ignored' in message
     assert node.alive()
