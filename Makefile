@@ -14,7 +14,7 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup demo test lint bench-camera bench-sim bench-safety bench-detector bench-mapper dataset models clean
+.PHONY: setup demo test lint bench-camera bench-sim bench-safety bench-detector bench-mapper bench-optimize dataset models clean
 
 setup: $(READY)
 
@@ -66,6 +66,9 @@ models: $(READY)
 
 bench-detector: $(READY)
 	$(PY) bench/bench_detector.py
+
+bench-optimize: $(READY)
+	$(PY) bench/bench_optimize.py
 
 bench-mapper: $(READY)
 	$(PY) bench/bench_mapper.py
