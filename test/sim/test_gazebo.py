@@ -251,8 +251,14 @@ def test_the_lamps_are_the_mujoco_worlds(name):
     lights = ElementTree.fromstring(text).find('world').findall('light')
     spots = [light for light in lights if light.get('type') == 'spot']
     assert len(spots) == w.model.nlight
-    for spot, position, diffuse in zip(spots, w.model.light_pos, w.model.light_diffuse):
+    m = w.model
+    for spot, position, direction, diffuse, cutoff in zip(
+            spots, m.light_pos, m.light_dir, m.light_diffuse, m.light_cutoff):
         assert _pose(spot)[0] == pytest.approx(position, abs=0.01)
+        assert [float(v) for v in spot.findtext('direction').split()] == pytest.approx(direction)
+        # MuJoCo's cutoff (degrees) is measured from the axis; Gazebo's angle spans the cone.
+        assert float(spot.findtext('spot/outer_angle')) == \
+            pytest.approx(2 * math.radians(cutoff), abs=1e-5)
         assert [float(v) for v in spot.findtext('diffuse').split()][:3] == \
             pytest.approx(diffuse, abs=1e-3)
     ambient = ElementTree.fromstring(text).find('world/scene').findtext('ambient').split()

@@ -226,8 +226,9 @@ def _lights(world: ElementTree.Element, scenario: Scenario) -> None:
         _sub(attenuation, 'quadratic', quadratic)
         _sub(element, 'direction', _nums(lamp.direction))
         spot = _sub(element, 'spot')
+        # Gazebo's cone angles span the whole cone (Ogre's); MuJoCo's cutoff is from the axis.
         _sub(spot, 'inner_angle', 0.0)
-        _sub(spot, 'outer_angle', lamp.cutoff)
+        _sub(spot, 'outer_angle', 2 * lamp.cutoff)
         _sub(spot, 'falloff', lamp.exponent)
     # MuJoCo's headlight lights what the camera looks at; Gazebo has none: light from above.
     overhead = _sub(world, 'light', name='overhead', type='directional')
