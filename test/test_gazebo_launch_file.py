@@ -138,7 +138,7 @@ def test_the_defaults_run_gazebo_with_its_window_spawn_bridge_and_our_nodes(tmp_
     assert 'gz-sim-sensors-system' in world.read_text()  # Harmonic's, as ROS_DISTRO says
     spawn = processes['create']
     assert spawn['package'] == 'ros_gz_sim' and spawn['namespace'] is None
-    robot = tmp_path / 'warehouse_amr.sdf'
+    robot = tmp_path / 'warehouse_amr.model.sdf'
     assert spawn['cmd'][:8] == ['-world', 'person_crossing', '-file', str(robot),
                                 '-name', 'warehouse_amr', '-x=0', '-y=0']
     ElementTree.parse(robot)  # written, and XML
@@ -162,7 +162,7 @@ def test_fortress_headless_on_humble(tmp_path):
     world = tmp_path / 'person_crossing.sdf'
     assert gz['cmd'] == ['ign', 'gazebo', '-r', '-s', '--headless-rendering', str(world)]
     assert 'ignition-gazebo-sensors-system' in world.read_text()
-    assert 'ignition_frame_id' in (tmp_path / 'warehouse_amr.sdf').read_text()
+    assert 'ignition_frame_id' in (tmp_path / 'warehouse_amr.model.sdf').read_text()
     # The argument wins over the distribution's default.
     result = expand(f'world_dir:={tmp_path}', 'gazebo:=harmonic', env={'ROS_DISTRO': 'humble'})
     assert by_executable(result)['gz']['cmd'][:2] == ['gz', 'sim']

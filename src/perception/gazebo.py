@@ -117,7 +117,8 @@ def prepare(scenario: str, gazebo: str, out_dir: str, params_file: str = '') -> 
     world, notes = world_text(loaded, kind.name, params)
     os.makedirs(out_dir, exist_ok=True)
     world_file = os.path.join(out_dir, f'{world_name(loaded)}.sdf')
-    robot_file = os.path.join(out_dir, f'{robot.name}.sdf')
+    # A world's name has no dot (world_name), so the two never share a file.
+    robot_file = os.path.join(out_dir, f'{robot.name}.model.sdf')
     for path, text in ((world_file, world), (robot_file, robot_sdf(robot, params, kind.name))):
         with open(path, 'w', encoding='utf-8') as stream:
             stream.write(text)

@@ -354,6 +354,28 @@ actors:
     assert script_pose(actors['far'], 1e6) == pytest.approx((20.0, 4.5, math.pi))
 
 
+def test_the_robot_drives_its_route_from_rest_and_loops_back_to_the_first_waypoint():
+    text = """
+name: t
+duration_s: 60
+layout: {floor_x: [-5, 5], floor_y: [-5, 5]}
+robot:
+  start: [-2, 0, 0]
+  route: {speed: 1.0, loop: true, waypoints: [[0, 0], [2, 0], [2, 2]]}
+"""
+    loaded = parse_scenario(yaml.safe_load(text), 't.yaml')
+    at = dict(zip((0.0, 1.0, 2.5, 4.5, 9.33, 11.33),
+                  sdf.route_position(loaded, np.array([0.0, 1.0, 2.5, 4.5, 9.33, 11.33]),
+                                     max_speed=1.5, accel=1.0)))
+    assert at[0.0] == pytest.approx((-2.0, 0.0))
+    assert at[1.0] == pytest.approx((-1.5, 0.0))  # half a metre while speeding up
+    assert at[2.5] == pytest.approx((0.0, 0.0))   # at the first waypoint
+    assert at[4.5] == pytest.approx((2.0, 0.0))
+    # 2 + 2 + 2.83 m around the loop from the first waypoint, then on along it again.
+    assert at[9.33] == pytest.approx((0.0, 0.0), abs=0.01)
+    assert at[11.33] == pytest.approx((2.0, 0.0), abs=0.01)
+
+
 def test_scripts_turn_at_corners_and_loop():
     from perception.sim.scenario import Actor
     square = Actor('a', 'person', ((0.0, 0.0), (2.0, 0.0), (2.0, 2.0)), 1.0, loop=True)
@@ -546,6 +568,7 @@ def test_the_commands_write_files_and_say_what_gazebo_does_otherwise(tmp_path, c
 def test_prepare_writes_both_files_and_the_commands_use_them(tmp_path):
     run = gazebo.prepare('empty_pallet_in_lane', 'fortress', str(tmp_path))
     assert run.world_file == str(tmp_path / 'empty_pallet_in_lane.sdf')
+    assert run.robot_file == str(tmp_path / 'warehouse_amr.model.sdf')
     assert os.path.isfile(run.world_file) and os.path.isfile(run.robot_file)
     assert run.gz_command(True) == ['ign', 'gazebo', '-r', '-s', '--headless-rendering',
                                     run.world_file]

@@ -259,7 +259,7 @@ def route_position(scenario: Scenario, times: np.ndarray, max_speed: float,
     if route.loop and len(route.waypoints) > 1:
         lap = path_length(list(route.waypoints) + [route.waypoints[0]])
         laps = int(travelled.max() / max(lap, 1e-6)) + 2
-        points += (list(route.waypoints[1:]) + [route.waypoints[0]]) * laps
+        points += list(route.waypoints) * laps  # after the last, the first again
     points = np.asarray(points, float)
     steps = np.hypot(*np.diff(points, axis=0).T)
     along = np.concatenate([[0.0], np.cumsum(steps)])
