@@ -16,7 +16,8 @@
 Start the perception stack on a ROS 2 install: `ros2 launch perception bringup.launch.py`.
 
 The node list, parameter files and remappings come from perception.stack, which the venv's own
-launcher (`perception launch bringup`) reads too.
+launcher (`perception launch bringup`) reads too; the actions are built by
+perception.launch_actions, as for the other launch files.
 
 Launch arguments (name:=value):
   params_file   YAML applied after the package defaults in config/ (default: none)
@@ -30,123 +31,25 @@ Log lines are coloured on a terminal (emulate_tty), plain when launch's output i
 file, unless RCUTILS_COLORIZED_OUTPUT says otherwise: as the venv's launcher does.
 """
 
-import inspect
-import os
-import sys
-
-from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler
-from launch.actions import SetEnvironmentVariable, Shutdown
-from launch.event_handlers import OnProcessExit
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
 
-from perception import launcher, stack
+from perception import launch_actions
 
 STACK = 'bringup'
 
 
-def _truthy(text: str) -> bool:
-    return text.strip().lower() in ('1', 'true', 'yes', 'on')
-
-
-def _supports_respawn_max_retries() -> bool:
-    """Tell whether launch limits respawns (Iron and newer); Humble respawns without limit."""
-    try:
-        from launch.actions import ExecuteLocal
-    except ImportError:
-        return False
-    return 'respawn_max_retries' in inspect.signature(ExecuteLocal.__init__).parameters
-
-
-def _supports_ros_arguments() -> bool:
-    """Tell whether launch_ros's Node takes ros_arguments (0.15 and newer: Humble on)."""
-    return 'ros_arguments' in inspect.signature(Node.__init__).parameters
-
-
-def _stop_after_exits(spec):
-    """Shut down once a required, respawning node has exited more often than it may respawn."""
-    exits = []
-
-    def on_exit(event, _context):
-        exits.append(event.returncode)
-        if len(exits) > spec.max_respawns:
-            return [Shutdown(reason=f'required node {spec.name} exited {len(exits)} times')]
-        return None
-    return on_exit
-
-
 def _nodes(context, *_args, **_kwargs):
-    def arg(name):
-        return LaunchConfiguration(name).perform(context)
-
-    share = get_package_share_directory(stack.PACKAGE)
-    params_file = arg('params_file')
-    if params_file and not os.path.isfile(params_file):
-        raise RuntimeError(f'params_file {params_file} not found')
-    use_sim_time = _truthy(arg('use_sim_time'))
-    respawn = _truthy(arg('respawn'))
-    try:
-        log_level = stack.check_log_level(arg('log_level'))
-    except ValueError as exc:
-        raise RuntimeError(f'log_level: {exc}') from None
-    # launch_ros opens a --ros-args section of its own after these; without a log level the
-    # command line has that one section only.
-    level_args = ['--log-level', log_level] if log_level else []
-    has_max_retries = _supports_respawn_max_retries()
-    has_ros_arguments = _supports_ros_arguments()
-    actions = []
-    for spec in stack.select(STACK, stack.parse_node_list(arg('nodes'))):
-        parameters = stack.config_files(spec, share) + ([params_file] if params_file else [])
-        parameters.append({'use_sim_time': use_sim_time})
-        kwargs = {
-            'package': stack.PACKAGE, 'executable': spec.executable, 'name': spec.name,
-            'namespace': arg('namespace'), 'parameters': parameters,
-            'remappings': list(spec.remappings), 'output': 'screen', 'emulate_tty': True,
-        }
-        if level_args and has_ros_arguments:
-            kwargs['ros_arguments'] = level_args
-        elif level_args:  # launch_ros before 0.15 (Foxy, Galactic)
-            kwargs['arguments'] = ['--ros-args'] + level_args
-        if respawn and spec.respawn:
-            kwargs.update(respawn=True, respawn_delay=spec.respawn_delay)
-            if has_max_retries:
-                kwargs['respawn_max_retries'] = spec.max_respawns
-        elif spec.required:
-            kwargs['on_exit'] = Shutdown(reason=f'required node {spec.name} exited')
-        node = Node(**kwargs)
-        actions.append(node)
-        if respawn and spec.respawn and spec.required:
-            actions.append(RegisterEventHandler(OnProcessExit(
-                target_action=node, on_exit=_stop_after_exits(spec))))
-    return actions
+    use_sim_time = launch_actions.truthy(LaunchConfiguration('use_sim_time').perform(context))
+    return launch_actions.stack_nodes(context, STACK, use_sim_time)
 
 
 def generate_launch_description():
     """Declare the arguments and the nodes of the stack."""
-    # Best-effort images of 640x480 and up are lost over Fast DDS's default transports: the
-    # same transport settings as the venv's launcher (config/fastdds.xml), unless the user chose.
-    wanted = launcher.stack_environment()
-    env = [SetEnvironmentVariable(name, wanted[name]) for name in launcher.TRANSPORT_VARIABLES
-           if name in wanted and name not in os.environ]
-    # emulate_tty gives each node a terminal, so rcutils colours; not when launch's own output
-    # is a pipe or a file (no escape codes in logs), unless the user chose.
-    if launcher.COLOUR_VARIABLE not in os.environ and not launcher.is_terminal(sys.stdout):
-        env.append(SetEnvironmentVariable(launcher.COLOUR_VARIABLE, '0'))
-    return LaunchDescription(env + [
-        DeclareLaunchArgument('params_file', default_value='',
-                              description='YAML applied after the package defaults'),
-        DeclareLaunchArgument('namespace', default_value='', description='robot namespace'),
-        DeclareLaunchArgument('use_sim_time', default_value='false',
-                              description='follow /clock'),
-        DeclareLaunchArgument('nodes', default_value='',
-                              description='comma-separated subset of: '
-                              + ', '.join(stack.STACKS[STACK])),
-        DeclareLaunchArgument('log_level', default_value='',
-                              description='ROS log level: ' + ', '.join(stack.LOG_LEVELS)
-                              + " (default: none, the nodes' own: info)"),
-        DeclareLaunchArgument('respawn', default_value='true',
-                              description='respawn nodes marked so'),
-        OpaqueFunction(function=_nodes),
-    ])
+    return LaunchDescription(
+        launch_actions.environment() + launch_actions.node_arguments(STACK) + [
+            DeclareLaunchArgument('use_sim_time', default_value='false',
+                                  description='follow /clock'),
+            OpaqueFunction(function=_nodes),
+        ])

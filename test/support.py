@@ -17,6 +17,7 @@
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -225,3 +226,18 @@ def write_bag(path, topics, storage='sqlite3', count=6):
                                          data=np.ascontiguousarray(pixels).reshape(-1))
                 writer.write(connection, (i + 1) * 10 ** 9, store.serialize_cdr(msg, msgtype))
     return str(path)
+
+
+#: Why the tests of the launch files skip where they do.
+NO_LAUNCH_ROS = ('launch_ros is not installed here (no wheel exists); set '
+                 'PERCEPTION_LAUNCH_PYTHON to a python3 that has it')
+
+
+def launch_python():
+    """Return a python3 that has launch_ros: this one, or PERCEPTION_LAUNCH_PYTHON; or None."""
+    candidates = [sys.executable, os.environ.get('PERCEPTION_LAUNCH_PYTHON', '')]
+    for python in filter(None, candidates):
+        probe = subprocess.run([python, '-c', 'import launch_ros'], capture_output=True)
+        if probe.returncode == 0:
+            return python
+    return None

@@ -23,13 +23,13 @@ The venv's launcher, built from the same perception.stack, is tested in node/tes
 import os
 import signal
 import subprocess
-import sys
 
 import psutil
 import pytest
 
 from perception.launcher import stack_environment
 from perception.probe import StackProbe
+from support import launch_python, NO_LAUNCH_ROS
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 RUNNER = """
@@ -45,19 +45,8 @@ sys.exit(service.run())
 """
 
 
-def launch_python():
-    candidates = [sys.executable, os.environ.get('PERCEPTION_LAUNCH_PYTHON', '')]
-    for python in filter(None, candidates):
-        probe = subprocess.run([python, '-c', 'import launch_ros'], capture_output=True)
-        if probe.returncode == 0:
-            return python
-    return None
-
-
 PYTHON = launch_python()
-pytestmark = [pytest.mark.node, pytest.mark.skipif(
-    PYTHON is None, reason='launch_ros is not installed here (no wheel exists); set '
-    'PERCEPTION_LAUNCH_PYTHON to a python3 that has it')]
+pytestmark = [pytest.mark.node, pytest.mark.skipif(PYTHON is None, reason=NO_LAUNCH_ROS)]
 
 
 def test_bringup_launch_file_runs_the_stack_under_a_namespace(ros_context, tmp_path):

@@ -24,7 +24,10 @@ import os
 import sys
 import xml.etree.ElementTree as ElementTree
 
+import pytest
+
 from perception.core.optional import PACKAGES as OPTIONAL_PACKAGES
+from perception.gazebo import BRIDGE, SPAWNER
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 DEPEND_TAGS = ('depend', 'build_depend', 'buildtool_depend', 'build_export_depend',
@@ -109,9 +112,12 @@ def test_what_the_code_imports_is_declared_and_nothing_declared_goes_unused():
         key = module if module in ros_keys else MODULE_KEYS.get(module)
         assert key, f'{path} imports {module}: which rosdep key provides it?'
         needed[key] = path
-    # Modules imported by name (perception.core.optional.require) count too.
+    # Modules imported by name (perception.core.optional.require) count too, and so do the
+    # packages whose nodes launch/sim_gazebo.launch.py starts.
     for module, package in OPTIONAL_PACKAGES.items():
         needed.setdefault(package.rosdep_key, 'perception/core/optional.py')
+    for package, _executable in (BRIDGE, SPAWNER):
+        needed.setdefault(package, 'perception/gazebo.py')
     missing = sorted(k for k in needed if k not in declared)
     assert not missing, f'imported but not in package.xml: {missing}'
     # Run-time keys must be exec (or plain) dependencies, except the simulator's MuJoCo,
@@ -125,3 +131,20 @@ def test_what_the_code_imports_is_declared_and_nothing_declared_goes_unused():
     unused = sorted(name for name, tag in declared.items()
                     if tag == 'exec_depend' and name in ros_keys and name not in needed)
     assert not unused, f'declared in package.xml but imported nowhere: {unused}'
+
+
+# catkin_pkg parses conditions with pyparsing's older names.
+@pytest.mark.filterwarnings('ignore:.*deprecated(,| -) use:DeprecationWarning')
+def test_gazebo_is_optional_for_rosdep():
+    package = pytest.importorskip('catkin_pkg.package', reason='catkin_pkg reads conditions')
+    parsed = package.parse_package(os.path.join(ROOT, 'package.xml'))
+    gazebo = {'ros_gz_bridge', 'ros_gz_sim'}
+
+    def exec_depends(environment):
+        parsed.evaluate_conditions(environment)
+        return {d.name for d in parsed.exec_depends if d.evaluated_condition}
+
+    # A robot's `rosdep install` leaves Gazebo out; PERCEPTION_GAZEBO=1 brings its bridge in.
+    assert not exec_depends({}) & gazebo
+    assert gazebo <= exec_depends({'PERCEPTION_GAZEBO': '1'})
+    assert 'rclpy' in exec_depends({})

@@ -136,6 +136,35 @@ def _robot(args: argparse.Namespace) -> int:
     return main(args)
 
 
+def _gazebo_world(args: argparse.Namespace) -> int:
+    from perception import gazebo
+    try:
+        params = gazebo.simulator_params()
+        robot = gazebo.robot_description(params['robot_description'])
+        scenario = gazebo.scenario_of(args.scenario, robot)
+        text, notes = gazebo.world_text(scenario, args.gazebo, params)
+        gazebo.write(text, args.output)
+    except (ValueError, OSError) as exc:  # a bad scenario, robot or flavour; an unwritable file
+        print(f'perception gazebo-world: {exc}', file=sys.stderr)
+        return 2
+    for note in notes:
+        print(f'perception gazebo-world: {note}', file=sys.stderr)
+    return 0
+
+
+def _gazebo_robot(args: argparse.Namespace) -> int:
+    from perception import gazebo
+    from perception.sim.sdf import robot_sdf
+    try:
+        params = gazebo.simulator_params()
+        robot = gazebo.robot_description(args.description or params['robot_description'])
+        gazebo.write(robot_sdf(robot, params, args.gazebo), args.output)
+    except (ValueError, OSError) as exc:
+        print(f'perception gazebo-robot: {exc}', file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser of `perception`."""
     parser = argparse.ArgumentParser(prog='perception', description=__doc__)
@@ -264,6 +293,31 @@ def build_parser() -> argparse.ArgumentParser:
                        help='comma-separated object heights (m)')
     robot.add_argument('--plot', default='', help='also draw the blind zones into this PNG')
     robot.set_defaults(func=_robot)
+
+    from perception.gazebo import default_gazebo
+    from perception.sim.sdf import FLAVOURS
+    flavours = ', '.join(f'{name}: {kind.release}' for name, kind in FLAVOURS.items())
+    world = sub.add_parser('gazebo-world', help='write a scenario as a Gazebo world (SDF)',
+                           description='Write a scenario as an SDF 1.9 world for Gazebo, with '
+                           'the same objects as the MuJoCo world, its actors scripted, and the '
+                           'systems the robot model needs. Notes on what Gazebo does otherwise '
+                           'go to stderr.')
+    world.add_argument('scenario', help='a scenario under config/scenarios/, or a path')
+    world.add_argument('--gazebo', default=default_gazebo(), choices=sorted(FLAVOURS),
+                       help=f'{flavours} (default: by ROS_DISTRO, %(default)s)')
+    world.add_argument('--output', '-o', default='-', help='file to write (default: stdout)')
+    world.set_defaults(func=_gazebo_world)
+
+    model = sub.add_parser('gazebo-robot', help='write the robot as a Gazebo model (SDF)',
+                           description='Write the robot description as an SDF 1.9 model: '
+                           'footprint, drive, camera, depth camera and lidar as the simulator '
+                           'has them (config/simulator.yaml), on our topic names.')
+    model.add_argument('--description', default='',
+                       help="robot description (default: the simulator's robot_description)")
+    model.add_argument('--gazebo', default=default_gazebo(), choices=sorted(FLAVOURS),
+                       help=f'{flavours} (default: by ROS_DISTRO, %(default)s)')
+    model.add_argument('--output', '-o', default='-', help='file to write (default: stdout)')
+    model.set_defaults(func=_gazebo_robot)
     return parser
 
 

@@ -108,6 +108,8 @@ TOPICS: Tuple[TopicSpec, ...] = (
 STACKS: Dict[str, Tuple[str, ...]] = {
     'bringup': ('camera', 'detector', 'safety', 'mapper'),
     'sim': ('simulator', 'detector', 'safety', 'mapper', 'route_driver'),
+    # With Gazebo (launch/sim_gazebo.launch.py), whose bridge stands in for the simulator.
+    'gazebo': ('detector', 'safety', 'mapper', 'route_driver'),
 }
 
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from perception.core import geometry
-from perception.sim.actors import actor_type, ACTOR_TYPES, by_class
+from perception.sim.actors import actor_type, ACTOR_TYPES, by_class, mjcf_bodies
 from perception.sim.report import COLORS
 from perception.sim.scenario import Actor, CLASSES, DETECTION_CLASSES, parse_scenario
 from perception.sim.scenario import ScenarioError
@@ -97,8 +97,7 @@ def test_height_is_a_choice_only_where_the_kind_allows_it():
 
 def mocap_bodies(actor):
     """Parse an actor's MJCF: mocap body names and the names of their geoms."""
-    root = ElementTree.fromstring('<worldbody>' + ''.join(
-        actor_type(actor.kind).bodies(actor)) + '</worldbody>')
+    root = ElementTree.fromstring('<worldbody>' + ''.join(mjcf_bodies(actor)) + '</worldbody>')
     bodies = root.findall('body')
     assert all(b.get('mocap') == 'true' for b in bodies)
     return {b.get('name'): [g.get('name') for g in b.iter('geom')] for b in bodies}

@@ -83,17 +83,26 @@ def test_log_levels_are_checked_before_a_node_starts():
         stack.ros_arguments(spec, '/share', log_level='loud')
 
 
-def test_launch_file_builds_its_nodes_from_the_stack_module():
-    # The real launch_ros run is in test_launch_file.py (skipped where launch is absent); this
-    # part always runs: the file must take its graph from perception.stack, not a copy.
-    path = os.path.join(ROOT, 'launch', 'bringup.launch.py')
+def calls_and_strings(path):
     tree = ast.parse(open(path, encoding='utf-8').read())
     calls = {f'{n.func.value.id}.{n.func.attr}' for n in ast.walk(tree)
              if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
              and isinstance(n.func.value, ast.Name)}
-    assert {'stack.select', 'stack.config_files'} <= calls
-    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
-    assert not {s.executable for s in stack.NODES.values()} & strings
+    return calls, {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
+
+
+@pytest.mark.parametrize('name', ['bringup.launch.py', 'sim_gazebo.launch.py'])
+def test_launch_files_build_their_nodes_from_the_stack_module(name):
+    # The real launch_ros runs are in test_launch_file.py and test_gazebo_launch_file.py
+    # (skipped where launch is absent); this part always runs: each file takes its graph from
+    # perception.stack, through perception.launch_actions, not a copy.
+    calls, strings = calls_and_strings(os.path.join(ROOT, 'launch', name))
+    assert 'launch_actions.stack_nodes' in calls
+    shared, shared_strings = calls_and_strings(os.path.join(ROOT, 'src', 'perception',
+                                                            'launch_actions.py'))
+    assert {'stack.select', 'stack.config_files'} <= shared
+    executables = {s.executable for s in stack.NODES.values()}
+    assert not executables & (strings | shared_strings)
 
 
 def test_load_defaults_errors(tmp_path):

@@ -96,8 +96,8 @@ class SimulatorNode(Node):
         require('mujoco')
         from perception.sim.recorder import GroundTruthRecorder
         from perception.sim.scenario import load_scenario, scenario_path
-        from perception.sim.robot_model import check_mountable, drive_limits
-        from perception.sim.world import RobotSpec, World
+        from perception.sim.robot_model import check_mountable, drive_limits, RobotSpec
+        from perception.sim.world import World
 
         description = load_robot_description(p['robot_description'])
         lidar, camera = check_mountable(description, p['lidar'], p['camera'])

@@ -16,8 +16,9 @@
 The kinds of actor a scenario can place (people, forklifts), each declared once, here.
 
 An ActorType says everything about its kind: the speed, colour and height a scenario may leave
-out, the class ground truth gives it, its footprint for distances, how its MuJoCo bodies are
-built and moved, and how a run's plan picture draws it. scenario.py refuses a `type` that is
+out, the class ground truth gives it, its footprint for distances, its rigid parts and their
+shapes (from which the MuJoCo and the Gazebo worlds are both written), how its MuJoCo bodies are
+moved, and how a run's plan picture draws it. scenario.py refuses a `type` that is
 not in ACTOR_TYPES, and no other module names actor kinds: a new kind is one entry here.
 
 Nothing here needs MuJoCo: bodies are MJCF text and motion is a list of mocap body poses,
@@ -31,12 +32,24 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from perception.core import geometry
-from perception.sim.mjcf import box, color, quat
+from perception.sim.mjcf import geom, quat
+from perception.sim.shapes import Primitive
 
 Point = Tuple[float, float]
 Pose = Tuple[float, float, float]  # x, y, heading
 #: A mocap body's name, its position and its orientation (w, x, y, z).
 BodyPose = Tuple[str, Tuple[float, float, float], np.ndarray]
+RGBA = Tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class ActorPart:
+    """One rigid part of an actor (a mocap body in MuJoCo, a link in Gazebo), at rest."""
+
+    body: str  # the mocap body's name
+    #: Where the part sits, from the actor's origin on the floor (x ahead, y left, z up).
+    origin: Tuple[float, float, float]
+    shapes: Tuple[Primitive, ...]  # relative to the part
 
 
 @dataclass(frozen=True)
@@ -54,9 +67,9 @@ class ActorType:
     plan_legend: str  # how the plan's legend names it
     #: Footprint on the floor at a pose, for distances from the robot.
     footprint: Callable[[Pose], List[Point]]
-    #: MJCF bodies of an actor (a perception.sim.scenario.Actor), all mocap: the world moves
-    #: them kinematically.
-    bodies: Callable[[Any], List[str]]
+    #: Rigid parts of an actor (a perception.sim.scenario.Actor) at rest: MuJoCo's mocap bodies,
+    #: which the world moves kinematically, and Gazebo's actor links.
+    parts: Callable[[Any], List[ActorPart]]
     #: Poses of an actor's mocap bodies at a pose, after walking or driving `travelled`
     #: metres; moving says whether it is under way now.
     body_poses: Callable[[Any, Pose, float, bool], List[BodyPose]]
@@ -86,21 +99,28 @@ def _person_footprint(pose: Pose) -> List[Point]:
     return geometry.circle_polygon((pose[0], pose[1]), 0.3, 10)
 
 
-def _person_bodies(a) -> List[str]:
-    """Build a person: torso and head in one mocap body, each limb in one of its own."""
-    p, h = f'obj:{a.name}:', a.height
-    skin, trousers = '0.85 0.65 0.5 1', '0.2 0.2 0.25 1'
-    torso = (f'<body name="{main_body(a)}" mocap="true" pos="{a.path[0][0]} {a.path[0][1]} 0">'
-             f'<geom name="{p}torso" type="capsule" fromto="0 0 {0.53 * h:.3f} 0 0 '
-             f'{0.78 * h:.3f}" size="0.17" rgba="{color(a.color)}"/>'
-             f'<geom name="{p}head" type="sphere" pos="0 0 {0.9 * h:.3f}" size="0.11" '
-             f'rgba="{skin}"/></body>')
+def _rgba(rgb) -> RGBA:
+    return (float(rgb[0]), float(rgb[1]), float(rgb[2]), 1.0)
+
+
+SKIN = (0.85, 0.65, 0.5, 1.0)
+TROUSERS = (0.2, 0.2, 0.25, 1.0)
+
+
+def _person_parts(a) -> List[ActorPart]:
+    """Build a person: torso and head in one part, each limb in one of its own."""
+    h = a.height
+    torso = ActorPart(main_body(a), (0.0, 0.0, 0.0), (
+        Primitive(a.name, 'torso', 'capsule', (0.0, 0.0, 0.655 * h), (0.17, 0.25 * h),
+                  _rgba(a.color)),
+        Primitive(a.name, 'head', 'sphere', (0.0, 0.0, 0.9 * h), (0.11,), SKIN)))
     limbs = []
-    for limb, length, radius, _side, _z, _sign in PERSON_LIMBS:
-        rgba = trousers if limb.startswith('leg') else color(a.color)
-        limbs.append(f'<body name="limb:{a.name}:{limb}" mocap="true" pos="0 0 0">'
-                     f'<geom name="{p}{limb}" type="capsule" fromto="0 0 0 0 0 '
-                     f'{-length * h:.3f}" size="{radius}" rgba="{rgba}"/></body>')
+    for limb, length, radius, side, z, _sign in PERSON_LIMBS:
+        # A limb hangs from its hip or shoulder, where its part's origin is.
+        rgba = TROUSERS if limb.startswith('leg') else _rgba(a.color)
+        limbs.append(ActorPart(f'limb:{a.name}:{limb}', (0.0, side, z * h), (
+            Primitive(a.name, limb, 'capsule', (0.0, 0.0, -length * h / 2),
+                      (radius, length * h), rgba),)))
     return [torso] + limbs
 
 
@@ -127,27 +147,30 @@ def _forklift_footprint(pose: Pose) -> List[Point]:
                                y + FORKLIFT_REACH * math.sin(yaw)), 3.2, 1.2, yaw)
 
 
-def _forklift_bodies(a) -> List[str]:
-    """Build a forklift: chassis, counterweight, mast, forks, overhead guard, in one body."""
-    p = f'obj:{a.name}:'
-    c = color(a.color)
-    geoms = [
-        box(f'{p}chassis', (0, 0, 0.55), (0.9, 0.55, 0.35), c),
-        box(f'{p}counterweight', (-0.8, 0, 0.75), (0.15, 0.55, 0.45), c),
-        box(f'{p}seat', (-0.3, 0, 1.05), (0.25, 0.25, 0.15), '0.1 0.1 0.1 1'),
-        box(f'{p}mast_l', (0.95, 0.35, 1.2), (0.05, 0.06, 1.0), '0.2 0.2 0.2 1'),
-        box(f'{p}mast_r', (0.95, -0.35, 1.2), (0.05, 0.06, 1.0), '0.2 0.2 0.2 1'),
-        box(f'{p}fork_l', (1.5, 0.3, 0.1), (0.55, 0.06, 0.025), '0.25 0.25 0.25 1'),
-        box(f'{p}fork_r', (1.5, -0.3, 0.1), (0.55, 0.06, 0.025), '0.25 0.25 0.25 1'),
-        box(f'{p}roof', (-0.2, 0, 2.15), (0.6, 0.55, 0.03), '0.2 0.2 0.2 1'),
+def _forklift_parts(a) -> List[ActorPart]:
+    """Build a forklift: chassis, counterweight, mast, forks, overhead guard, in one part."""
+    c, dark, darker = _rgba(a.color), (0.2, 0.2, 0.2, 1.0), (0.25, 0.25, 0.25, 1.0)
+
+    def box(part, center, size, rgba):
+        return Primitive(a.name, part, 'box', center, size, rgba)
+
+    shapes = [
+        box('chassis', (0, 0, 0.55), (1.8, 1.1, 0.7), c),
+        box('counterweight', (-0.8, 0, 0.75), (0.3, 1.1, 0.9), c),
+        box('seat', (-0.3, 0, 1.05), (0.5, 0.5, 0.3), (0.1, 0.1, 0.1, 1.0)),
+        box('mast_l', (0.95, 0.35, 1.2), (0.1, 0.12, 2.0), dark),
+        box('mast_r', (0.95, -0.35, 1.2), (0.1, 0.12, 2.0), dark),
+        box('fork_l', (1.5, 0.3, 0.1), (1.1, 0.12, 0.05), darker),
+        box('fork_r', (1.5, -0.3, 0.1), (1.1, 0.12, 0.05), darker),
+        box('roof', (-0.2, 0, 2.15), (1.2, 1.1, 0.06), dark),
     ]
     for i, (x, y) in enumerate(((0.3, 0.5), (0.3, -0.5), (-0.7, 0.5), (-0.7, -0.5))):
-        geoms.append(box(f'{p}guard{i}', (x, y, 1.55), (0.03, 0.03, 0.6), '0.2 0.2 0.2 1'))
+        shapes.append(box(f'guard{i}', (x, y, 1.55), (0.06, 0.06, 1.2), dark))
     for i, (x, y) in enumerate(((0.6, 0.5), (0.6, -0.5), (-0.6, 0.5), (-0.6, -0.5))):
-        geoms.append(f'<geom name="{p}wheel{i}" type="cylinder" pos="{x} {y} 0.25" '
-                     f'euler="1.5708 0 0" size="0.25 0.1" rgba="0.05 0.05 0.05 1"/>')
-    return [f'<body name="{main_body(a)}" mocap="true" pos="{a.path[0][0]} {a.path[0][1]} 0">'
-            + ''.join(geoms) + '</body>']
+        # A wheel's axle lies along y: the cylinder's z turned a quarter about x.
+        shapes.append(Primitive(a.name, f'wheel{i}', 'cylinder', (x, y, 0.25), (0.25, 0.2),
+                                (0.05, 0.05, 0.05, 1.0), (math.pi / 2, 0.0, 0.0)))
+    return [ActorPart(main_body(a), (0.0, 0.0, 0.0), tuple(shapes))]
 
 
 def _forklift_poses(a, pose: Pose, _travelled: float, _moving: bool) -> List[BodyPose]:
@@ -157,10 +180,10 @@ def _forklift_poses(a, pose: Pose, _travelled: float, _moving: bool) -> List[Bod
 ACTOR_TYPES: Dict[str, ActorType] = {t.name: t for t in (
     ActorType('person', 'person', speed=1.2, color=(0.2, 0.3, 0.8), height=1.75,
               height_range=(1.0, 2.2), plan_color=(40, 40, 220), plan_legend='people (red)',
-              footprint=_person_footprint, bodies=_person_bodies, body_poses=_person_poses),
+              footprint=_person_footprint, parts=_person_parts, body_poses=_person_poses),
     ActorType('forklift', 'forklift', speed=1.5, color=(0.95, 0.7, 0.1), height=2.2,
               height_range=None, plan_color=(0, 190, 240), plan_legend='forklifts (yellow)',
-              footprint=_forklift_footprint, bodies=_forklift_bodies,
+              footprint=_forklift_footprint, parts=_forklift_parts,
               body_poses=_forklift_poses),
 )}
 
@@ -182,3 +205,16 @@ def actor_type(name: str) -> ActorType:
 def by_class(detection_class: str) -> Optional[ActorType]:
     """Return the actor type whose objects have this class in ground truth, or None."""
     return next((t for t in ACTOR_TYPES.values() if t.detection_class == detection_class), None)
+
+
+def mjcf_bodies(actor) -> List[str]:
+    """Return an actor's MJCF bodies, all mocap: perception.sim.world moves them."""
+    out = []
+    for part in actor_type(actor.kind).parts(actor):
+        # Placed where they stand at the start before the first step; the main body at its
+        # first point, the others wherever: the world sets every pose before it runs.
+        start = (*actor.path[0], 0.0) if part.body == main_body(actor) else (0.0, 0.0, 0.0)
+        out.append(f'<body name="{part.body}" mocap="true" '
+                   f'pos="{start[0]} {start[1]} {start[2]}">'
+                   + ''.join(geom(shape) for shape in part.shapes) + '</body>')
+    return out

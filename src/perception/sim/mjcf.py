@@ -19,18 +19,43 @@ from typing import Sequence
 
 import numpy as np
 
+from perception.sim.shapes import Primitive, quaternion
+
 
 def color(rgb: Sequence[float], alpha: float = 1.0) -> str:
     """Return an MJCF rgba attribute value."""
     return f'{rgb[0]:.3f} {rgb[1]:.3f} {rgb[2]:.3f} {alpha:.3f}'
 
 
-def box(name: str, center: Sequence[float], half: Sequence[float], rgba: str, yaw: float = 0.0,
-        contype: int = 1) -> str:
-    """Return a box geom: centre, half extents, yaw about z."""
-    return (f'<geom name="{name}" type="box" pos="{center[0]:.4f} {center[1]:.4f} '
-            f'{center[2]:.4f}" size="{half[0]:.4f} {half[1]:.4f} {half[2]:.4f}" '
-            f'euler="0 0 {yaw:.5f}" rgba="{rgba}" contype="{contype}" conaffinity="{contype}"/>')
+def rgb(values: Sequence[float]) -> str:
+    """Return an MJCF colour without alpha (lights, the headlight)."""
+    return ' '.join(f'{v:.3f}' for v in values[:3])
+
+
+def _numbers(values: Sequence[float], digits: int = 4) -> str:
+    return ' '.join(f'{v:.{digits}f}' for v in values)
+
+
+def half_size(shape: Primitive) -> Sequence[float]:
+    """Return a primitive's size as MuJoCo takes it: half extents and half lengths."""
+    size = shape.size
+    if shape.shape == 'box':
+        return [s / 2 for s in size]
+    if shape.shape in ('capsule', 'cylinder'):
+        return size[0], size[1] / 2
+    if shape.shape == 'plane':
+        return size[0] / 2, size[1] / 2, 0.1  # the third: grid spacing when drawn
+    return size[:1]  # sphere
+
+
+def geom(shape: Primitive) -> str:
+    """Return the MJCF geom of a primitive shape."""
+    look = (f'material="{shape.material}"' if shape.material
+            else f'rgba="{color(shape.rgba[:3], shape.rgba[3])}"')
+    contype = 1 if shape.solid else 0
+    return (f'<geom name="{shape.name}" type="{shape.shape}" pos="{_numbers(shape.position)}" '
+            f'size="{_numbers(half_size(shape))}" quat="{_numbers(quaternion(shape.rpy), 6)}" '
+            f'{look} contype="{contype}" conaffinity="{contype}"/>')
 
 
 def quat(yaw: float, pitch: float = 0.0) -> np.ndarray:

@@ -20,13 +20,34 @@ limits and the scan noise from config/simulator.yaml: no number of either is wri
 """
 
 import dataclasses
+from dataclasses import dataclass
 import functools
 import math
 from typing import Dict, Tuple
 
 from perception.config import config_path, load_defaults
 from perception.core.robot import Camera, Lidar, load_robot, RobotDescription, RobotError
-from perception.sim.world import RobotSpec
+from perception.sim.layout import ROBOT_MASS
+
+
+@dataclass(frozen=True)
+class RobotSpec:
+    """
+    The simulated robot: its footprint and its drive limits.
+
+    The footprint comes from the robot description (config/robot.yaml), the limits from the
+    simulator's parameters (config/simulator.yaml): perception.sim.robot_model.robot_spec().
+    """
+
+    length: float
+    width: float
+    height: float
+    max_speed: float
+    max_yaw_rate: float
+    max_accel: float
+    max_decel: float
+    mass: float = ROBOT_MASS
+    max_yaw_accel: float = 3.0
 
 
 def check_mountable(robot: RobotDescription, lidar: str, camera: str) -> Tuple[Lidar, Camera]:

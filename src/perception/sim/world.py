@@ -23,7 +23,6 @@ and a 2D lidar by ray casting.
 """
 
 from dataclasses import dataclass, field
-import hashlib
 import math
 from typing import Dict, List, Optional, Tuple
 
@@ -32,32 +31,15 @@ import numpy as np
 
 from perception.core import geometry
 from perception.core.robot import Camera, Lidar
-from perception.sim.actors import actor_type
-from perception.sim.mjcf import box as _box, color as _color
-from perception.sim.scenario import Actor, Obstacle, position_on_path, Scenario
+from perception.sim import robot_model
+from perception.sim.actors import actor_type, mjcf_bodies
+from perception.sim.layout import CHASSIS_CLEARANCE, floor_and_ceiling, lighting, PHYSICS_DT
+from perception.sim.layout import static_primitives
+from perception.sim.mjcf import geom, rgb
+from perception.sim.robot_model import RobotSpec
+from perception.sim.scenario import Actor, position_on_path, Scenario
 
-PHYSICS_DT = 0.002
 CONTROL_PERIOD = 0.01  # actors and the drive update at 100 Hz; physics steps between
-
-
-@dataclass(frozen=True)
-class RobotSpec:
-    """
-    The simulated robot: its footprint and its drive limits.
-
-    The footprint comes from the robot description (config/robot.yaml), the limits from the
-    simulator's parameters (config/simulator.yaml): perception.sim.robot_model.robot_spec().
-    """
-
-    length: float
-    width: float
-    height: float
-    max_speed: float
-    max_yaw_rate: float
-    max_accel: float
-    max_decel: float
-    mass: float = 80.0
-    max_yaw_accel: float = 3.0
 
 
 @dataclass
@@ -80,73 +62,23 @@ class CameraFrame:
     boxes: List[dict] = field(default_factory=list)
 
 
-def _shade(name: str, base, spread=0.15) -> Tuple[float, float, float]:
-    """Return a colour near base, fixed by a name: clutter differs but is reproducible."""
-    digest = hashlib.sha256(name.encode()).digest()
-    return tuple(min(1.0, max(0.0, c + spread * (digest[i] / 127.5 - 1)))
-                 for i, c in enumerate(base))
-
-
-def _local(obstacle: Obstacle, x, y):
-    c, s = math.cos(obstacle.yaw), math.sin(obstacle.yaw)
-    return obstacle.center[0] + c * x - s * y, obstacle.center[1] + s * x + c * y
-
-
-def _obstacle_geoms(o: Obstacle) -> List[str]:
-    prefix = f'obj:{o.name}:'
-    lx, ly, lz = o.size
-    out = []
-    if o.kind == 'rack':
-        post = 0.05
-        for i, (sx, sy) in enumerate(((1, 1), (1, -1), (-1, 1), (-1, -1))):
-            px, py = _local(o, sx * (lx / 2 - post), sy * (ly / 2 - post))
-            out.append(_box(f'{prefix}post{i}', (px, py, lz / 2), (post, post, lz / 2),
-                            '0.15 0.25 0.55 1', o.yaw))
-        # The lowest beam spans the lidar's height, as a rack's bottom beam does.
-        heights = [0.25] + [0.25 + (lz - 0.35) * (k + 1) / o.levels for k in range(o.levels)]
-        for k, h in enumerate(heights):
-            out.append(_box(f'{prefix}shelf{k}', (*o.center, h), (lx / 2, ly / 2, 0.05 if k == 0
-                                                                  else 0.02),
-                            _color(o.color if k else (0.9, 0.45, 0.1)), o.yaw))
-        for k, h in enumerate(heights[:-1]):  # cartons on each level
-            for j in range(max(1, int(lx / 0.7))):
-                name = f'{o.name}:{k}:{j}'
-                fill = int(hashlib.sha256(name.encode()).digest()[0]) / 255
-                if fill < 0.25:
-                    continue
-                gap = heights[k + 1] - h
-                bh = min(0.45, gap - 0.1) * (0.6 + 0.4 * fill)
-                cx, cy = _local(o, -lx / 2 + (j + 0.5) * lx / max(1, int(lx / 0.7)), 0)
-                # Each carton is an object of its own (class box): it looks like one.
-                out.append(_box(f'obj:{o.name}~carton{k}_{j}:body', (cx, cy, h + 0.05 + bh / 2),
-                                (0.28, ly / 2 - 0.08, bh / 2),
-                                _color(_shade(name, (0.65, 0.5, 0.3))), o.yaw, contype=0))
-    elif o.kind == 'pallet':
-        out.append(_box(f'{prefix}deck', (*o.center, lz / 2), (lx / 2, ly / 2, lz / 2),
-                        _color(o.color), o.yaw))
-        if o.load_height > 0:
-            out.append(_box(f'{prefix}load', (*o.center, lz + o.load_height / 2),
-                            (lx / 2 - 0.03, ly / 2 - 0.03, o.load_height / 2),
-                            _color(_shade(o.name, (0.7, 0.55, 0.35))), o.yaw))
-    else:  # box, wall
-        out.append(_box(f'{prefix}body', (*o.center, lz / 2), (lx / 2, ly / 2, lz / 2),
-                        _color(o.color), o.yaw))
-    return out
-
-
 def build_mjcf(scenario: Scenario, robot: RobotSpec, camera: Camera, lidar: Lidar) -> str:
     """Write the scenario as an MJCF model."""
     (x0, x1), (y0, y1) = scenario.floor
-    level = scenario.light_level
     pitch = camera.mount.pitch
     sx, cz = math.sin(pitch), math.cos(pitch)
     start_x, start_y, _ = scenario.robot_start
+    light = lighting(scenario)
     lights = ''.join(
-        f'<light pos="{x:.2f} {(y0 + y1) / 2:.2f} 6" dir="0 0 -1" diffuse="{0.35 * level:.3f} '
-        f'{0.35 * level:.3f} {0.33 * level:.3f}" castshadow="false" attenuation="1 0.02 0"/>'
-        for x in np.linspace(x0, x1, max(2, int((x1 - x0) / 8) + 1)))
-    statics = ''.join(g for o in scenario.obstacles for g in _obstacle_geoms(o))
-    actors = ''.join(''.join(actor_type(a.kind).bodies(a)) for a in scenario.actors)
+        f'<light name="{lamp.name}" pos="{lamp.position[0]:.2f} {lamp.position[1]:.2f} '
+        f'{lamp.position[2]:g}" dir="{" ".join(f"{d:g}" for d in lamp.direction)}" '
+        f'diffuse="{rgb(lamp.diffuse)}" castshadow="false" '
+        f'attenuation="{" ".join(f"{a:g}" for a in lamp.attenuation)}" '
+        f'cutoff="{math.degrees(lamp.cutoff):g}" exponent="{lamp.exponent:g}"/>'
+        for lamp in light.lights)
+    floor, ceiling = (geom(p) for p in floor_and_ceiling(scenario))
+    statics = ''.join(geom(p) for p in static_primitives(scenario))
+    actors = ''.join(''.join(mjcf_bodies(a)) for a in scenario.actors)
     half = (robot.length / 2, robot.width / 2, robot.height / 2)
     return f"""<mujoco model="{scenario.name}">
   <compiler angle="radian"/>
@@ -155,8 +87,8 @@ def build_mjcf(scenario: Scenario, robot: RobotSpec, camera: Camera, lidar: Lida
   <visual>
     <global offwidth="{camera.width}" offheight="{camera.height}"/>
     <quality offsamples="0" shadowsize="0"/>
-    <headlight ambient="{0.25 * level:.3f} {0.25 * level:.3f} {0.25 * level:.3f}"
-               diffuse="{0.3 * level:.3f} {0.3 * level:.3f} {0.3 * level:.3f}" specular="0 0 0"/>
+    <headlight ambient="{rgb(light.ambient)}" diffuse="{rgb(light.headlight)}"
+               specular="0 0 0"/>
     <map znear="0.02" zfar="{2 * camera.depth_range_max / max(x1 - x0, y1 - y0):.4f}"/>
   </visual>
   <asset>
@@ -166,18 +98,14 @@ def build_mjcf(scenario: Scenario, robot: RobotSpec, camera: Camera, lidar: Lida
   </asset>
   <worldbody>
     {lights}
-    <geom name="floor" type="plane" pos="{(x0 + x1) / 2} {(y0 + y1) / 2} 0"
-          size="{(x1 - x0) / 2} {(y1 - y0) / 2} 0.1" material="floor" contype="0"
-          conaffinity="0"/>
-    <geom name="ceiling" type="plane" pos="{(x0 + x1) / 2} {(y0 + y1) / 2} 7" euler="3.14159 0 0"
-          size="{(x1 - x0) / 2} {(y1 - y0) / 2} 0.1" rgba="0.32 0.32 0.34 1" contype="0"
-          conaffinity="0"/>
+    {floor}
+    {ceiling}
     {statics}
     <body name="robot" pos="{start_x} {start_y} 0">
       <joint name="robot_x" type="slide" axis="1 0 0" damping="0"/>
       <joint name="robot_y" type="slide" axis="0 1 0" damping="0"/>
       <joint name="robot_yaw" type="hinge" axis="0 0 1" damping="0"/>
-      <geom name="robot:chassis" type="box" pos="0 0 {0.05 + half[2]}"
+      <geom name="robot:chassis" type="box" pos="0 0 {CHASSIS_CLEARANCE + half[2]}"
             size="{half[0]} {half[1]} {half[2]}" mass="{robot.mass}" rgba="0.9 0.9 0.9 1"/>
       <camera name="robot_camera" pos="{camera.mount.x} 0 {camera.mount.z}"
               fovy="{camera.fovy_deg}"
@@ -217,7 +145,6 @@ class World:
                  camera: Optional[Camera] = None, lidar: Optional[Lidar] = None,
                  seed: int = 0, scan_noise: Optional[float] = None):
         # Left out, the robot is the default one: config/robot.yaml and config/simulator.yaml.
-        from perception.sim import robot_model
         self.scenario = scenario
         self.robot = robot or robot_model.robot_spec()
         self.camera = camera or robot_model.camera()
