@@ -111,7 +111,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         results = evaluate.run(args.manifests, args.data, args.split,
                                [p for p in args.providers.split(',') if p] or None,
                                evaluate.parse_targets(args.target_recall), args.report,
-                               write=not args.no_write)
+                               write=not args.no_write, min_precision=args.min_precision)
         for r in results:
             speed = ', '.join(f'{p} p50 {v["inference_p50_ms"]:.2f} ms p99 '
                               f'{v["inference_p99_ms"]:.2f} ms' for p, v in r.latency.items())
@@ -272,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument('--target-recall', nargs='*', default=['person=0.9'],
                     help='label=recall the threshold must reach (default person=0.9); other '
                     'classes take their best F1')
+    ev.add_argument('--min-precision', type=float, default=0.5,
+                    help='a target recall is looked for only where at least this share of '
+                    'detections are right (default 0.5)')
     ev.add_argument('--report', default='', help='folder for report.md and the plots')
     ev.add_argument('--no-write', action='store_true', help='leave the manifests as they are')
     ev.set_defaults(func=_evaluate)

@@ -93,6 +93,11 @@ def test_a_recall_the_model_cannot_reach_takes_its_highest_and_says_so():
     point = threshold_for_recall(curve, 0.4)
     assert (point.score, point.recall, point.met) == (0.8, 0.4, True)
     assert threshold_best_f1(curve).score == 0.4
+    # A recall bought with mostly false detections is not an operating point.
+    point = threshold_for_recall(curve, 0.9, min_precision=0.8)
+    assert (point.score, point.recall, point.met) == (0.8, 0.4, False)
+    point = threshold_for_recall(curve, 0.5, min_precision=0.99)
+    assert (point.score, point.met) == (0.8, False)
 
 
 def test_the_detector_takes_the_manifests_thresholds(manifest):

@@ -103,18 +103,27 @@ class OperatingPoint:
     met: bool = True
 
 
-def threshold_for_recall(curve: Curve, target: float) -> OperatingPoint:
+def threshold_for_recall(curve: Curve, target: float,
+                         min_precision: float = 0.5) -> OperatingPoint:
     """
-    Return the highest score threshold whose recall reaches target.
+    Return the highest score threshold whose recall reaches target, precision kept usable.
 
-    When the model never reaches it, the threshold that gives its highest recall, marked not
-    met: for a safety-relevant class, missing nothing it can avoid missing.
+    Only thresholds at which at least min_precision of the detections are right are
+    considered: below that, false detections would stop a robot all the time. When the model
+    never reaches the target there, the threshold of its highest recall, marked not met: for a
+    safety-relevant class, missing nothing it can avoid missing. With no usable threshold at
+    all, the best F1.
     """
-    rule = f'recall >= {target:g}'
+    rule = f'recall >= {target:g}, precision >= {min_precision:g}'
     if not len(curve.scores):
         return OperatingPoint(0.0, 0.0, 0.0, rule, False)
-    reached = np.flatnonzero(curve.recall >= target - 1e-12)
-    k = int(reached[0]) if len(reached) else int(np.argmax(curve.recall))
+    usable = curve.precision >= min_precision
+    if not usable.any():
+        point = threshold_best_f1(curve)
+        return OperatingPoint(point.score, point.recall, point.precision, rule, False)
+    reached = np.flatnonzero(usable & (curve.recall >= target - 1e-12))
+    k = int(reached[0]) if len(reached) else \
+        int(np.flatnonzero(usable)[np.argmax(curve.recall[usable])])
     return OperatingPoint(float(curve.scores[k]), float(curve.recall[k]),
                           float(curve.precision[k]), rule, bool(len(reached)))
 

@@ -83,7 +83,7 @@ def available_providers(wanted: Sequence[str]) -> List[str]:
 
 
 def evaluate_model(manifest_path: str, data: LabelledSet, providers: Sequence[str],
-                   targets: Dict[str, float]) -> Result:
+                   targets: Dict[str, float], min_precision: float = 0.5) -> Result:
     """Run a model over a labelled set: accuracy, curves, latency and thresholds."""
     try:
         manifest = load_manifest(manifest_path)
@@ -128,8 +128,8 @@ def evaluate_model(manifest_path: str, data: LabelledSet, providers: Sequence[st
     thresholds = {}
     for label, curve in curves.items():
         if curve.instances:
-            thresholds[label] = threshold_for_recall(curve, targets[label]) if label in \
-                targets else threshold_best_f1(curve)
+            thresholds[label] = threshold_for_recall(curve, targets[label], min_precision) \
+                if label in targets else threshold_best_f1(curve)
     accuracy = {'dataset': os.path.basename(os.path.normpath(data.root)),
                 'images': len(truths),
                 'map50': round(100 * scores['map50'], 2),
@@ -232,11 +232,12 @@ def write_report(results: Sequence[Result], directory: str) -> str:
 
 def run(manifests: Sequence[str], data_dir: str, split: str = '',
         providers: Optional[Sequence[str]] = None, targets: Optional[Dict[str, float]] = None,
-        report_dir: str = '', write: bool = True) -> List[Result]:
+        report_dir: str = '', write: bool = True, min_precision: float = 0.5) -> List[Result]:
     """Evaluate manifests on a labelled set, update them, and write the report."""
     data = labelled_set(data_dir, split)
     chosen = available_providers(providers or PROVIDERS)
-    results = [evaluate_model(m, data, chosen, targets or {}) for m in manifests]
+    results = [evaluate_model(m, data, chosen, targets or {}, min_precision)
+               for m in manifests]
     if write:
         for result in results:
             update_manifest(result)
