@@ -38,7 +38,7 @@ def test_an_envelope_round_trips_and_carries_what_a_receiver_needs():
 
 @pytest.mark.parametrize('payload, problem', [
     (b'\xff\xfe', 'not JSON'), (b'[1]', 'not a JSON object'), (b'{"schema": 1}', 'missing'),
-    (json.dumps({k: 1 for k in tm.ENVELOPE_KEYS}).encode(), 'id must be'),
+    (json.dumps(dict.fromkeys(tm.ENVELOPE_KEYS, 1)).encode(), 'id must be'),
 ])
 def test_foreign_payloads_are_refused_with_a_reason(payload, problem):
     with pytest.raises(tm.PayloadError, match=problem):
@@ -180,6 +180,18 @@ def test_node_health_reports_losses_returns_errors_and_sensor_faults():
     back = watch.update(diagnostics(('mapper: map', 0, 'fine', {})), 9.0)
     assert back == [{'event': 'node_back', 'node': 'mapper', 'silent_s': 8.0}]
     assert watch.summary(9.0)['mapper'] == {'level': 'OK', 'message': 'fine', 'age_s': 0.0}
+
+
+def test_the_pace_clock_follows_the_slower_clock_unless_ros_time_stands_still():
+    clock = tm.PaceClock(stall=5.0, wall=100.0, ros=0.0)
+    assert clock.tick(101.0, 1.0) == pytest.approx(1.0)        # real time: both alike
+    assert clock.tick(111.0, 4.0) == pytest.approx(4.0)        # a simulation at 0.3: ROS time
+    assert clock.tick(112.0, 6.0) == pytest.approx(5.0)        # faster than real: wall time
+    for wall in (114.0, 116.0, 118.0):                         # /clock stopped: after 5 s of
+        now = clock.tick(wall, 6.0)                            # standing still, wall time
+    assert now == pytest.approx(7.0)
+    assert clock.tick(119.0, 6.0) == pytest.approx(8.0)
+    assert clock.tick(120.0, 6.5) == pytest.approx(8.5)        # it moves again: the lesser
 
 
 def test_a_stop_frame_becomes_a_small_jpeg_and_a_map_a_png():

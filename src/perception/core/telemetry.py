@@ -373,6 +373,32 @@ def map_shares(data: np.ndarray) -> Dict[str, float]:
 
 # --- node health ------------------------------------------------------------------------------
 
+class PaceClock:
+    """
+    A clock for silences, between wall time and ROS time.
+
+    It advances by the lesser of wall and ROS time, or by wall time alone once ROS time has
+    stood still for `stall` wall seconds. In a simulation slower than real time nodes report
+    once a simulated second, so wall time alone would call them lost; with ROS time alone a dead
+    simulator (its /clock stopped) would hide every loss. Without simulated time both advance
+    alike.
+    """
+
+    def __init__(self, stall: float, wall: float, ros: float):
+        self.stall = stall
+        self.now = 0.0
+        self._wall, self._ros = wall, ros
+        self._still = 0.0
+
+    def tick(self, wall: float, ros: float) -> float:
+        """Advance to these readings of the two clocks; return the pace clock's time."""
+        d_wall, d_ros = max(0.0, wall - self._wall), ros - self._ros
+        self._still = self._still + d_wall if d_ros <= 0 else 0.0
+        self.now += d_wall if self._still > self.stall else min(d_wall, max(0.0, d_ros))
+        self._wall, self._ros = wall, max(ros, self._ros)
+        return self.now
+
+
 @dataclass
 class NodeHealth:
     """What /diagnostics last said of one node."""
