@@ -36,12 +36,14 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from nav_msgs.msg import OccupancyGrid
 import numpy as np
 from rclpy.node import Node
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
 from perception import diagnostics
 from perception.conversions import image_to_numpy, stamp_to_ns
 from perception.core import telemetry as tm
+from perception.core.cdr import CdrError, detection_hypotheses
 from perception.core.image_encoding import ImageEncodingError
 from perception.core.outbox import Outbox, OutboxError
 from perception.mqtt_link import LinkConfig
@@ -160,8 +162,9 @@ class TelemetryNode(Node):
             process_scope=p['process_scope']), outbox, link, self._latest_map,
             self._latest_frame)
         self.create_subscription(Image, 'camera/image_raw', self._on_frame, SENSOR_QOS)
+        # Serialised: only classes and scores are read (perception.core.cdr), not whole messages.
         self.create_subscription(Detection2DArray, 'detections', self._on_detections,
-                                 RELIABLE_QOS)
+                                 RELIABLE_QOS, raw=True)
         self.create_subscription(OccupancyGrid, 'local_map', self._on_map, LATCHED_QOS)
         self.create_subscription(DiagnosticStatus, 'safety/state', self._on_safety,
                                  LATCHED_QOS)
@@ -185,10 +188,14 @@ class TelemetryNode(Node):
     def _on_frame(self, msg: Image) -> None:
         self.frames.append(msg)  # kept as received; encoded only for a stop or a request
 
-    def _on_detections(self, msg: Detection2DArray) -> None:
-        self.detections.add(tm.best_hypotheses(
-            ((r.hypothesis.class_id, r.hypothesis.score) for r in det.results)
-            for det in msg.detections))
+    def _on_detections(self, data: bytes) -> None:
+        try:
+            detections = detection_hypotheses(data)
+        except CdrError:  # another encoding: rclpy reads it
+            msg = deserialize_message(data, Detection2DArray)
+            detections = [[(r.hypothesis.class_id, r.hypothesis.score) for r in det.results]
+                          for det in msg.detections]
+        self.detections.add(tm.best_hypotheses(detections))
 
     def _on_map(self, msg: OccupancyGrid) -> None:
         self.newest_map = msg
