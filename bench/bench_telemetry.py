@@ -43,7 +43,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -58,7 +57,7 @@ from rclpy.executors import SingleThreadedExecutor
 import yaml
 
 from perception import stack
-from perception.broker import Broker, free_port
+from perception.broker import Broker, Relay
 from perception.fleet import FleetCollector, FleetStore
 from perception.launcher import find_executable, stack_environment
 from perception.mqtt_link import LinkConfig
@@ -66,57 +65,6 @@ from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 
 ROBOT = 'bench_robot'
 QOS = {'sensor': SENSOR_QOS, 'reliable': RELIABLE_QOS, 'latched': LATCHED_QOS}
-
-
-class Relay:
-    """A TCP relay from a local port to the broker that counts the bytes the robot sends."""
-
-    def __init__(self, target_port: int):
-        self.target_port = target_port
-        self.port = free_port()
-        self.sent = 0                         # robot -> broker
-        self.received = 0                     # broker -> robot
-        self.connections = 0
-        self._lock = threading.Lock()
-        self._server = socket.create_server(('127.0.0.1', self.port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(('127.0.0.1', self.target_port), 2.0)
-            except OSError:
-                client.close()                # the broker is away: as if refused
-                continue
-            self.connections += 1
-            for source, sink, up in ((client, upstream, True), (upstream, client, False)):
-                threading.Thread(target=self._pump, args=(source, sink, up), daemon=True).start()
-
-    def _pump(self, source, sink, up: bool) -> None:
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                sink.sendall(data)
-                with self._lock:
-                    if up:
-                        self.sent += len(data)
-                    else:
-                        self.received += len(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                end.close()
 
 
 class Listener:

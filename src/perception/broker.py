@@ -19,6 +19,9 @@ It runs the Debian package's mosquitto with a configuration written here (never 
 service's): one listener on 127.0.0.1, optionally TLS with client certificates and a password
 file, persistence in its own folder. stop(kill=True) ends it with SIGKILL (a crash), stop() with
 SIGTERM (mosquitto saves its persistence file); start() again reuses the port.
+
+Relay sits between a client and the broker: it counts the bytes each way (what a robot sends,
+MQTT overhead included) and can cut the line without closing it, as a lost network does.
 """
 
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from typing import Optional
 
@@ -172,3 +176,63 @@ class Broker:
 
     def __exit__(self, *_exc) -> None:
         self.stop()
+
+
+class Relay:
+    """A TCP relay from a loopback port to a broker: counts bytes, can lose the network."""
+
+    def __init__(self, target_port: int, target_host: str = '127.0.0.1'):
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.sent = 0                         # client -> broker
+        self.received = 0                     # broker -> client
+        self.connections = 0
+        #: While set, nothing gets through either way and nothing is closed: a lost network.
+        self.cut = threading.Event()
+        self._lock = threading.Lock()
+        self._server = socket.create_server(('127.0.0.1', self.port))
+        threading.Thread(target=self._accept, name='relay', daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, 2.0)
+            except OSError:
+                client.close()                # the broker is away: as if refused
+                continue
+            self.connections += 1
+            for source, sink, up in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pump, args=(source, sink, up),
+                                 daemon=True).start()
+
+    def _pump(self, source, sink, up: bool) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if self.cut.is_set():
+                    continue                  # lost on the way
+                sink.sendall(data)
+                with self._lock:
+                    if up:
+                        self.sent += len(data)
+                    else:
+                        self.received += len(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                end.close()
+
+    def close(self) -> None:
+        """Stop accepting connections."""
+        self._server.close()

@@ -325,6 +325,30 @@ def test_outages_and_a_restart_lose_no_event(brokers, telemetry, feed, receivers
     assert wait_until(lambda: feed.values().get('queued') == '0', 60), feed.values()
 
 
+def test_a_lost_network_is_noticed_and_what_waited_arrives_once(
+        brokers, telemetry, feed, receivers, tmp_path):
+    from perception.broker import Relay
+    broker = brokers().start()
+    receiver = receivers(broker.port, ROBOT)
+    assert receiver.subscribed.wait(20)
+    relay = Relay(broker.port)       # the robot's line; the receiver's is direct
+    node = telemetry(*args(relay.port, tmp_path / 'outbox.db', '-p', 'keepalive_s:=5'))
+    assert feed.start(), node.output()
+    feed.state('STOP', 'before the loss', 1)
+    assert wait_until(lambda: events_by_reason(receiver) == ['before the loss'], 60)
+    relay.cut.set()                  # nothing closes: only the keep-alive can tell
+    for k in range(3):
+        feed.state('CLEAR' if k % 2 == 0 else 'STOP', f'lost {k}', k + 2)
+        time.sleep(0.3)
+    assert wait_until(lambda: feed.values().get('connected') == 'false', 60), feed.values()
+    assert feed.counter('produced_event') == 4
+    relay.cut.clear()
+    assert wait_until(lambda: len(events_by_reason(receiver)) >= 4, 90), node.output()
+    time.sleep(2.0)
+    assert events_by_reason(receiver) == ['before the loss', 'lost 0', 'lost 1', 'lost 2']
+    relay.close()
+
+
 def test_a_request_returns_a_map_snapshot_and_malformed_ones_are_ignored(
         brokers, telemetry, feed, receivers, tmp_path):
     broker = brokers().start()
