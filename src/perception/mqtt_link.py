@@ -212,7 +212,11 @@ class MqttLink:
             except (RuntimeError, ValueError):
                 pass  # the connection went meanwhile: the will says offline instead
         client.disconnect()
-        client.loop_stop()
+        # paho's thread may be inside a connection attempt (up to its connect timeout): wait
+        # a little, not for that; it is a daemon thread and ends with the process.
+        stopper = threading.Thread(target=client.loop_stop, daemon=True)
+        stopper.start()
+        stopper.join(1.0)
 
     # --- sending -----------------------------------------------------------------------------
 

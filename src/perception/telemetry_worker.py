@@ -220,6 +220,9 @@ class TelemetryWorker:
                 while len(self._unwritten) > MAX_UNWRITTEN:
                     self._unwritten.popleft()
                     self.unwritten_dropped += 1
+            except Exception as exc:  # noqa: B902 - a bug must not end the telemetry for good
+                self.problems['worker'] = f'{type(exc).__name__}: {exc}'[:300]
+                time.sleep(0.1)
             if self._stop.is_set():
                 now = time.monotonic()
                 deadline = deadline or now + self.config.flush_s
@@ -288,8 +291,14 @@ class TelemetryWorker:
             def payload(seq: int, job=job, body=body) -> bytes:
                 return tm.encode(tm.envelope(job.kind, self.config.robot, seq,
                                              self.outbox.epoch, job.time, body))
-            added = self.outbox.add(job.kind, priority, self.topics[job.kind], payload,
-                                    job.state or None)
+            try:
+                added = self.outbox.add(job.kind, priority, self.topics[job.kind], payload,
+                                        job.state or None)
+            except (TypeError, ValueError) as exc:  # cannot be encoded: dropped, not retried
+                self._unwritten.popleft()
+                self.unwritten_dropped += 1
+                self.problems['encoding'] = f'a {job.kind} could not be encoded: {exc}'[:300]
+                continue
             self._unwritten.popleft()
             self.problems.pop('outbox', None)
             self._maybe_pending = True
