@@ -182,6 +182,24 @@ def test_node_health_reports_losses_returns_errors_and_sensor_faults():
     assert watch.summary(9.0)['mapper'] == {'level': 'OK', 'message': 'fine', 'age_s': 0.0}
 
 
+def test_what_was_reported_before_a_restart_is_not_reported_again():
+    watch = tm.HealthWatch(timeout=5.0)
+    watch.update(diagnostics(('safety: gate', 1, 'x', {'scan_fault': 'NaN ranges'}),
+                             ('mapper: map', 2, 'broken', {}), ('detector: d', 0, 'ok', {})), 0.0)
+    watch.check(10.0)                                    # all three lost, reported
+    watch.update(diagnostics(('detector: d', 0, 'ok', {})), 11.0)
+    saved = json.loads(json.dumps(watch.snapshot()))     # as the outbox keeps it
+    again = tm.HealthWatch(timeout=5.0, remembered=saved, now=0.0)
+    events = again.update(diagnostics(('safety: gate', 1, 'x', {'scan_fault': 'NaN ranges'}),
+                                      ('mapper: map', 0, 'fixed', {})), 1.0)
+    # The fault goes on: not reported again; both lost nodes are back, the mapper recovered.
+    assert events == [{'event': 'node_back', 'node': 'safety', 'silent_s': None},
+                      {'event': 'node_back', 'node': 'mapper', 'silent_s': None},
+                      {'event': 'node_recovered', 'node': 'mapper', 'level': 'OK'}]
+    assert [e['node'] for e in again.check(5.5)] == ['detector']     # silent since the restart
+    assert tm.HealthWatch(5.0, {'x': {'level': 'bad'}}).nodes == {}  # a foreign snapshot
+
+
 def test_the_pace_clock_follows_the_slower_clock_unless_ros_time_stands_still():
     clock = tm.PaceClock(stall=5.0, wall=100.0, ros=0.0)
     assert clock.tick(101.0, 1.0) == pytest.approx(1.0)        # real time: both alike

@@ -408,6 +408,8 @@ class NodeHealth:
     seen: float
     lost: bool = False
     faults: Dict[str, str] = field(default_factory=dict)
+    #: Known from before a restart of the telemetry node, not heard since.
+    restored: bool = False
 
 
 class HealthWatch:
@@ -417,11 +419,28 @@ class HealthWatch:
     A node is 'lost' once it has been silent for timeout seconds (it died, hangs, or its host
     went away) and 'back' when it reports again (a respawn); a safety source fault appears as
     '<source>_fault' among the gate's values and makes sensor_fault and sensor_ok events.
+
+    remembered (a snapshot() saved before a restart of the telemetry node) carries on what was
+    reported: a fault or a loss still there after the restart is not reported again, one that
+    ended meanwhile is.
     """
 
-    def __init__(self, timeout: float):
+    def __init__(self, timeout: float, remembered: Optional[Dict[str, dict]] = None,
+                 now: float = 0.0):
         self.timeout = timeout
         self.nodes: Dict[str, NodeHealth] = {}
+        for node, saved in (remembered or {}).items():
+            try:
+                self.nodes[str(node)] = NodeHealth(
+                    int(saved['level']), '', now, bool(saved['lost']),
+                    {str(k): str(v) for k, v in dict(saved['faults']).items()}, True)
+            except (KeyError, TypeError, ValueError):
+                continue  # a snapshot of another version: that node starts afresh
+
+    def snapshot(self) -> Dict[str, dict]:
+        """Return what must survive a restart: each node's level, faults and whether lost."""
+        return {node: {'level': h.level, 'lost': h.lost, 'faults': dict(h.faults)}
+                for node, h in self.nodes.items()}
 
     def update(self, statuses: Sequence[Tuple[str, int, str, Dict[str, str]]],
                now: float) -> List[dict]:
@@ -441,9 +460,11 @@ class HealthWatch:
             if known is None:  # first heard: as if it had been OK before
                 known = self.nodes[node] = NodeHealth(0, message, now)
             elif known.lost:
-                events.append({'event': 'node_back', 'node': node,
-                               'silent_s': round(now - known.seen, 1)})
+                # Lost before a restart of telemetry: how long it was silent is not known.
+                events.append({'event': 'node_back', 'node': node, 'silent_s': None
+                               if known.restored else round(now - known.seen, 1)})
                 known.lost = False
+            known.restored = False
             if level == 2 and known.level != 2:
                 events.append({'event': 'node_error', 'node': node, 'message': message[:200]})
             elif known.level == 2 and level != 2:

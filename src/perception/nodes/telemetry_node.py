@@ -28,6 +28,7 @@ publishes to the safety path: the node may fail or be killed without the robot n
 """
 
 from collections import deque
+import json
 import os
 import socket
 import time
@@ -143,7 +144,7 @@ class TelemetryNode(Node):
         now = self._now()
         self.safety = tm.SafetyTally(now, remembered if remembered['state'] else None)
         self.detections = tm.DetectionTally()
-        self.health = tm.HealthWatch(p['node_timeout_s'])
+        self.health = tm.HealthWatch(p['node_timeout_s'], _json(outbox.get_state('health')))
         self.pace = tm.PaceClock(p['node_timeout_s'], time.monotonic(), now)
         self.frames = deque(maxlen=p['frame_history'])
         self.newest_map = None
@@ -221,7 +222,7 @@ class TelemetryNode(Node):
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         statuses = [(s.name, _level(s.level), s.message, {kv.key: kv.value for kv in s.values})
                     for s in msg.status]
-        self._send_events(self.health.update(statuses, self._pace()))
+        self._send_events(self.health.update(statuses, self._pace()), health=True)
 
     def _on_event(self, msg: DiagnosticStatus) -> None:
         # The way other nodes (model and drift monitors) put events into the fleet's view.
@@ -236,13 +237,17 @@ class TelemetryNode(Node):
         return self.pace.tick(time.monotonic(), self._now())
 
     def _check_nodes(self) -> None:
-        self._send_events(self.health.check(self._pace()))
+        self._send_events(self.health.check(self._pace()), health=True)
 
-    def _send_events(self, events) -> None:
+    def _send_events(self, events, health: bool = False) -> None:
+        if not events:
+            return
         now = _ros_time(self._now())
+        # Health events save what they reported with them, so a restart does not repeat them.
+        state = {'health': json.dumps(self.health.snapshot())} if health else {}
         for body in events:
             body['ros_time'] = now
-            self.worker.submit(Job('event', body, time.time()))
+            self.worker.submit(Job('event', body, time.time(), state=state))
 
     def _frame_near(self, when: float):
         """Return a closure giving the kept frame stamped nearest `when` (encoded later)."""
@@ -331,6 +336,14 @@ class TelemetryNode(Node):
         if self.worker is not None:
             self.worker.stop()
         super().destroy_node()
+
+
+def _json(text):
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _ros_time(now: float):
