@@ -32,6 +32,7 @@ import json
 import os
 import signal
 import sqlite3
+import sys
 import threading
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -503,19 +504,19 @@ def main(args: argparse.Namespace) -> int:
     """Run `perception fleet` (collect) or `perception fleet report`."""
     if args.action == 'report':
         if not os.path.isfile(args.db):
-            print(f'perception fleet report: no database at {args.db}')
+            print(f'perception fleet report: no database at {args.db}', file=sys.stderr)
             return 2
         store = FleetStore(args.db)
         path = write_report(store, args.out)
         print(f'{path}: {len(store.robots())} robots')
         return 0
     if not args.broker:
-        print('perception fleet: --broker HOST:PORT is needed to collect')
+        print('perception fleet: --broker HOST:PORT is needed to collect', file=sys.stderr)
         return 2
     try:
         config = link_config_from(args, args.client_id)
     except ValueError as exc:
-        print(f'perception fleet: {exc}')
+        print(f'perception fleet: {exc}', file=sys.stderr)
         return 2
     store = FleetStore(args.db)
     collector = FleetCollector(store, config, args.prefix)
@@ -531,7 +532,7 @@ def main(args: argparse.Namespace) -> int:
         if collector.link.problem != last_problem:
             last_problem = collector.link.problem
             if last_problem:
-                print(f'perception fleet: {last_problem}', flush=True)
+                print(f'perception fleet: {last_problem}', file=sys.stderr, flush=True)
         if end is not None and time.monotonic() >= end:
             break
     collector.stop()
