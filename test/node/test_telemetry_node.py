@@ -405,7 +405,10 @@ def test_tls_with_client_certificates_and_bad_tls_files(
                               f'tls_ca:={certs["ca"]}', '-p', f'tls_cert:={certs["client_cert"]}',
                               '-p', f'tls_key:={tmp_path / "nothing.key"}', '-p',
                               'robot_id:=r3', node='tls_missing'))
-    for name in ('tls_good', 'tls_wrong_ca', 'tls_missing'):
+    anonymous = telemetry(*args(broker.port, tmp_path / 'anonymous.db', '-p', 'tls:=true', '-p',
+                                f'tls_ca:={certs["ca"]}', '-p', 'robot_id:=r4',
+                                node='tls_no_cert'))
+    for name in ('tls_good', 'tls_wrong_ca', 'tls_missing', 'tls_no_cert'):
         assert feed.start(name), node.output()
     assert wait_until(lambda: receiver.messages('summary'), 60), node.output() + \
         broker.log_tail()
@@ -421,10 +424,14 @@ def test_tls_with_client_certificates_and_bad_tls_files(
         'certificate verify failed' in feed.status['tls_wrong_ca'][1]
     assert wait_until(lambda: error('tls_missing', 'nothing.key not found'), 60), \
         (feed.status.get('tls_missing'), missing.output())
-    # Both keep queueing what they produce.
-    for name in ('tls_wrong_ca', 'tls_missing'):
+    # The broker asks for a client certificate: TLS 1.3 says so after the handshake.
+    assert wait_until(lambda: error('tls_no_cert', 'refused the TLS session'), 60), \
+        (feed.status.get('tls_no_cert'), anonymous.output())
+    assert 'CERTIFICATE_REQUIRED' in feed.status['tls_no_cert'][1]
+    # All keep queueing what they produce.
+    for name in ('tls_wrong_ca', 'tls_missing', 'tls_no_cert'):
         assert int(feed.values(name)['queued']) >= 1
-    assert wrong.alive() and missing.alive()
+    assert wrong.alive() and missing.alive() and anonymous.alive()
 
 
 def test_wrong_credentials_are_an_error_and_nothing_is_lost_meanwhile(
