@@ -446,9 +446,10 @@ def test_wrong_credentials_are_an_error_and_nothing_is_lost_meanwhile(
     node = telemetry(*args(broker.port, outbox, *login, '-p', f'password_file:={wrong}'))
     assert feed.start(), node.output()
     feed.state('STOP', 'while refused', 1)
+    # Made and kept: the stop, and the node's own ERROR as a node_error event.
     assert wait_until(lambda: feed.status.get('telemetry', (0,))[0] == 2 and
                       'refused the connection' in feed.status['telemetry'][1] and
-                      feed.counter('produced_event') == 1, 60), \
+                      feed.counter('produced_event') >= 2, 60), \
         (feed.status.get('telemetry'), node.output())
     assert 'username, the password file' in feed.status['telemetry'][1]
     node.interrupt(10)
@@ -457,6 +458,9 @@ def test_wrong_credentials_are_an_error_and_nothing_is_lost_meanwhile(
     assert receiver.subscribed.wait(20), broker.log_tail()
     node = telemetry(*args(broker.port, outbox, *login, '-p', f'password_file:={right}'))
     assert wait_until(lambda: 'while refused' in events_by_reason(receiver), 60), node.output()
+    assert any(m['body']['event'] == 'node_error' and m['body']['node'] == 'telemetry' and
+               'refused the connection' in m['body']['message']
+               for m in receiver.messages('event'))
 
 
 def test_a_corrupt_outbox_is_set_aside_and_telemetry_goes_on(brokers, telemetry, feed,
