@@ -340,8 +340,8 @@ def test_a_lost_network_is_noticed_and_what_waited_arrives_once(
     for k in range(3):
         feed.state('CLEAR' if k % 2 == 0 else 'STOP', f'lost {k}', k + 2)
         time.sleep(0.3)
-    assert wait_until(lambda: feed.values().get('connected') == 'false', 60), feed.values()
-    assert feed.counter('produced_event') == 4
+    assert wait_until(lambda: feed.values().get('connected') == 'false' and
+                      feed.counter('produced_event') == 4, 60), feed.values()
     relay.cut.clear()
     assert wait_until(lambda: len(events_by_reason(receiver)) >= 4, 90), node.output()
     time.sleep(2.0)
