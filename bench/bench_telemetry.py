@@ -148,13 +148,25 @@ def main() -> int:
     os.environ.update(stack_environment())
     work = tempfile.mkdtemp(prefix='bench-telemetry-')
     broker = Broker(os.path.join(work, 'broker')).start()
+    try:
+        result = measure(args, work, broker)
+    finally:
+        broker.stop()
+        rclpy.try_shutdown()
+    print(f'stack log and databases in {work}', file=sys.stderr)
+    print(json.dumps(result))
+    ok = result['ratio'] <= 0.01 and result['events_received'] == result['events_produced']
+    return 0 if ok else 1
+
+
+def measure(args, work: str, broker: Broker) -> dict:
+    """Run the stack through the timeline; return the figures."""
     relay = Relay(broker.port)
     store = FleetStore(os.path.join(work, 'fleet.db'))
     fleet = FleetCollector(store, LinkConfig('127.0.0.1', broker.port, 'bench-fleet',
                                              clean_start=False, session_expiry_s=3600))
     if not fleet.start(timeout=30):
-        print(f'the fleet collector could not subscribe: {fleet.link.problem}', file=sys.stderr)
-        return 1
+        raise RuntimeError(f'the fleet collector could not subscribe: {fleet.link.problem}')
     outbox = os.path.join(work, 'outbox.db')
     params = os.path.join(work, 'params.yaml')
     with open(params, 'w', encoding='utf-8') as stream:
@@ -248,13 +260,9 @@ def main() -> int:
     for key in ('raw_bytes_per_s', 'sent_bytes_per_s'):
         result[key] = round(result[key], 1)
     result['ratio'] = round(result['ratio'], 6)
-    print(f'stack log and databases in {work}', file=sys.stderr)
-    print(json.dumps(result))
-    broker.stop()
     store.close()
-    rclpy.try_shutdown()
-    ok = result['ratio'] <= 0.01 and result['events_received'] == result['events_produced']
-    return 0 if ok else 1
+    relay.close()
+    return result
 
 
 if __name__ == '__main__':
