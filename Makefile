@@ -14,7 +14,8 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup demo test lint bench-camera bench-sim bench-safety bench-detector bench-mapper bench-optimize dataset models clean
+.PHONY: setup demo test lint bench-camera bench-sim bench-safety bench-detector bench-mapper \
+	bench-optimize bench-telemetry dataset models clean
 
 setup: $(READY)
 
@@ -72,6 +73,10 @@ bench-optimize: $(READY)
 
 bench-mapper: $(READY)
 	$(PY) bench/bench_mapper.py
+
+# The sim stack through a broker outage of 40 s with a restart of the telemetry node inside it.
+bench-telemetry: $(READY)
+	$(PY) bench/bench_telemetry.py
 
 clean:
 	rm -rf $(VENV) build reports .pytest_cache

@@ -57,6 +57,7 @@ setup(
             'safety_node = perception.nodes.safety_node:main',
             'detector_node = perception.nodes.detector_node:main',
             'mapper_node = perception.nodes.mapper_node:main',
+            'telemetry_node = perception.nodes.telemetry_node:main',
         ],
     },
 )

@@ -16,7 +16,9 @@
 
 import os
 import random
+import shutil
 import sys
+import tempfile
 
 import pytest
 
@@ -28,6 +30,11 @@ os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random().randint(1, 100)))
 os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
 os.environ.setdefault('MUJOCO_GL', 'egl')  # headless rendering, before anything imports mujoco
+# Stacks started by the tests keep what they write under ROS_HOME (the telemetry outbox, logs)
+# in a folder of this run's, so runs side by side do not share, or lock, each other's files.
+ROS_HOME = None if 'ROS_HOME' in os.environ else tempfile.mkdtemp(prefix='perception-ros-home-')
+if ROS_HOME:
+    os.environ['ROS_HOME'] = ROS_HOME
 # Test processes listen to the nodes, so they use the nodes' transports (before rclpy starts).
 os.environ.update(stack_environment())
 
@@ -40,3 +47,9 @@ def ros_context():
     rclpy.init(context=context)
     yield context
     rclpy.try_shutdown(context=context)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove this run's ROS_HOME."""
+    if ROS_HOME:
+        shutil.rmtree(ROS_HOME, ignore_errors=True)

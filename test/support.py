@@ -241,3 +241,138 @@ def launch_python():
         if probe.returncode == 0:
             return python
     return None
+
+
+class MqttReceiver:
+    """
+    A plain paho subscriber to one robot's telemetry, independent of the code under test.
+
+    It keeps every message as it arrives (duplicates included) on a persistent session, so a
+    broker that saved its state keeps queueing for it while it reconnects.
+    """
+
+    def __init__(self, port, robot, tls=None, login=None,
+                 kinds=('status', 'summary', 'event', 'snapshot')):
+        import uuid
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+        self.received = []          # (kind, message, retained) in arrival order
+        self.raw = []               # (topic, payload) of what is not a message of ours
+        self.subscribed = threading.Event()
+        self.lock = threading.Lock()
+        self.robot = robot
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5,
+                                  client_id=f'test-receiver-{uuid.uuid4().hex[:8]}')
+        if tls:
+            self.client.tls_set(ca_certs=tls['ca'], certfile=tls['client_cert'],
+                                keyfile=tls['client_key'])
+        if login:
+            self.client.username_pw_set(*login)
+        self.client.reconnect_delay_set(1, 2)
+        topics = [(f'perception/{robot}/{kind}', 1) for kind in kinds]
+        self.client.on_connect = lambda c, u, f, r, p: c.subscribe(topics)
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
+        self.client.on_message = self._on_message
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 3600
+        self.client.connect_async('127.0.0.1', port, 10, clean_start=False,
+                                  properties=properties)
+        self.client.loop_start()
+
+    def _on_message(self, _client, _userdata, message):
+        import json
+        try:
+            data = json.loads(message.payload)
+        except ValueError:
+            self.raw.append((message.topic, message.payload))
+            return
+        with self.lock:
+            self.received.append((message.topic.rsplit('/', 1)[1], data, message.retain))
+
+    def messages(self, kind):
+        """Return the messages of a kind, duplicates dropped by id, in arrival order."""
+        seen, out = set(), []
+        with self.lock:
+            for k, message, _retained in self.received:
+                if k == kind and message['id'] not in seen:
+                    seen.add(message['id'])
+                    out.append(message)
+        return out
+
+    def count(self, kind):
+        """Return how many messages of a kind arrived, duplicates included."""
+        with self.lock:
+            return sum(1 for k, _m, _r in self.received if k == kind)
+
+    def request(self, payload):
+        self.client.publish(f'perception/{self.robot}/request', payload, qos=1)
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def make_certificates(directory):
+    """
+    Write test certificates; return their paths.
+
+    A CA, a broker certificate (localhost, 127.0.0.1) and a client certificate it signed, and a
+    second CA that signed nothing here.
+    """
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    paths = {}
+
+    def write(name, data):
+        path = os.path.join(str(directory), name)
+        with open(path, 'wb') as stream:
+            stream.write(data)
+        paths[name.replace('.pem', '').replace('.', '_')] = path
+        return path
+
+    def key_pem(key):
+        return key.private_bytes(serialization.Encoding.PEM,
+                                 serialization.PrivateFormat.TraditionalOpenSSL,
+                                 serialization.NoEncryption())
+
+    def certificate(subject, key, issuer, issuer_key, ca=False, names=()):
+        builder = (x509.CertificateBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None),
+                                  critical=True))
+        if ca:
+            builder = builder.add_extension(x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        if names:
+            builder = builder.add_extension(x509.SubjectAlternativeName(list(names)),
+                                            critical=False)
+        return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    write('ca.pem', certificate('test CA', ca_key, 'test CA', ca_key, ca=True))
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    write('server.key', key_pem(server_key))
+    write('server.pem', certificate('localhost', server_key, 'test CA', ca_key, names=(
+        x509.DNSName('localhost'), x509.IPAddress(ipaddress.ip_address('127.0.0.1')))))
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    write('client.key', key_pem(client_key))
+    write('client.pem', certificate('robot', client_key, 'test CA', ca_key))
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    write('other_ca.pem', certificate('another CA', other_key, 'another CA', other_key,
+                                      ca=True))
+    return {'ca': paths['ca'], 'server_cert': paths['server'], 'server_key': paths['server_key'],
+            'client_cert': paths['client'], 'client_key': paths['client_key'],
+            'other_ca': paths['other_ca']}

@@ -19,10 +19,12 @@ log() { printf '[setup] %s\n' "$*"; }
 quiet_pip() { "$vpy" -m pip "$@" 2>&1 | { grep -v 'is ignored: it is neither' || true; }; }
 
 # 1. Debian packages: a C/C++ toolchain and CMake for the interface builds, Mesa's EGL for
-#    headless rendering (MuJoCo, MUJOCO_GL=egl), and the SDF tools (`ign sdf` from
-#    ignition-tools with libsdformat-dev) that check the Gazebo worlds. A distribution without
-#    the SDF tools still sets up; the tests that need them say so and skip.
-apt_packages=(cmake g++ make libegl1 libegl-mesa0 libgl1-mesa-dri libgl1)
+#    headless rendering (MuJoCo, MUJOCO_GL=egl), mosquitto (the MQTT broker that the telemetry
+#    tests, the demo and bench-telemetry start on a loopback port of their own; its service is
+#    not used), Chromium (the fleet view's page, tested headless in a real browser) and the SDF
+#    tools (`ign sdf` from ignition-tools with libsdformat-dev) that check the Gazebo worlds. A
+#    distribution without the SDF tools still sets up; the tests that need them say so and skip.
+apt_packages=(cmake g++ make libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 mosquitto chromium)
 sdf_packages=(ignition-tools libsdformat-dev)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
 missing=()

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The `perception` command: launch a stack in the venv, or run the demo."""
+"""The `perception` command: launch a stack in the venv, run the demo, view the fleet."""
 
 import argparse
 import faulthandler
@@ -129,6 +129,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _docs(args: argparse.Namespace) -> int:
     from perception import docs
     return docs.main(args)
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    from perception import fleet
+    return fleet.main(args)
 
 
 def _robot(args: argparse.Namespace) -> int:
@@ -286,6 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help='only say whether they are current (exit status 1 if not)')
     docs.add_argument('--readme', default='', help='README.md to work on')
     docs.set_defaults(func=_docs)
+
+    fleet = sub.add_parser('fleet', help="collect the robots' telemetry, or report on it",
+                           description="Subscribe to every robot's telemetry on an MQTT broker "
+                           'and keep it in SQLite (perception fleet --broker HOST:PORT), or '
+                           'write an HTML page of what was received (perception fleet report).')
+    from perception.fleet import add_arguments
+    add_arguments(fleet)
+    fleet.set_defaults(func=_fleet)
 
     robot = sub.add_parser('robot', help='show what the robot description says and sees',
                            description='Print the robot description: footprint, each sensor '

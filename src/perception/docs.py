@@ -36,6 +36,7 @@ PARAMETER_TABLES = {
     'safety': ('perception.nodes.safety_node', 'safety.yaml'),
     'detector': ('perception.nodes.detector_node', 'detector.yaml'),
     'mapper': ('perception.nodes.mapper_node', 'mapper.yaml'),
+    'telemetry': ('perception.nodes.telemetry_node', 'telemetry.yaml'),
 }
 #: Heights of the blind-zone table (m): below, at and above the default lidar's plane.
 BLIND_ZONE_HEIGHTS = (0.05, 0.1, 0.2, 0.3, 1.0)

@@ -57,6 +57,10 @@ NODES: Dict[str, NodeSpec] = {spec.name: spec for spec in (
              'object detection (ONNX Runtime): detections, detections/image'),
     NodeSpec('mapper', 'mapper_node', ('mapper.yaml',),
              'local occupancy map: local_map'),
+    # Telemetry must never stop the robot: not required, respawned (its outbox carries on).
+    NodeSpec('telemetry', 'telemetry_node', ('telemetry.yaml',),
+             'fleet telemetry over MQTT: summaries, events, snapshots',
+             required=False, respawn=True),
 )}
 
 
@@ -77,7 +81,7 @@ class TopicSpec:
 #: generated from it and a test holds the running sim stack to it.
 TOPICS: Tuple[TopicSpec, ...] = (
     TopicSpec('camera/image_raw', 'sensor_msgs/msg/Image', 'sensor', ('camera', 'simulator'),
-              ('detector',), 'a camera driver'),
+              ('detector', 'telemetry'), 'a camera driver'),
     TopicSpec('camera/camera_info', 'sensor_msgs/msg/CameraInfo', 'sensor',
               ('camera', 'simulator'), ('safety', 'mapper'), 'a camera driver'),
     TopicSpec('camera/depth/image_raw', 'sensor_msgs/msg/Image', 'sensor', ('simulator',),
@@ -89,27 +93,32 @@ TOPICS: Tuple[TopicSpec, ...] = (
     TopicSpec('odom', 'nav_msgs/msg/Odometry', 'sensor', ('simulator',),
               ('safety', 'mapper', 'route_driver'), 'the base'),
     TopicSpec('detections', 'vision_msgs/msg/Detection2DArray', 'reliable', ('detector',),
-              ('safety', 'mapper')),
+              ('safety', 'mapper', 'telemetry')),
     TopicSpec('detections/image', 'sensor_msgs/msg/Image', 'sensor', ('detector',), ()),
-    TopicSpec('local_map', 'nav_msgs/msg/OccupancyGrid', 'latched', ('mapper',), ()),
+    TopicSpec('local_map', 'nav_msgs/msg/OccupancyGrid', 'latched', ('mapper',),
+              ('telemetry',)),
     TopicSpec('cmd_vel_in', 'geometry_msgs/msg/Twist', 'reliable', ('route_driver',),
               ('safety',), 'a planner or teleop'),
     TopicSpec('cmd_vel', 'geometry_msgs/msg/Twist', 'reliable', ('safety',), ('simulator',)),
     TopicSpec('safety/state', 'diagnostic_msgs/msg/DiagnosticStatus', 'latched', ('safety',),
-              ()),
+              ('telemetry',)),
     TopicSpec('/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray', 'reliable',
-              ('camera', 'simulator', 'route_driver', 'safety', 'detector', 'mapper'), ()),
+              ('camera', 'simulator', 'route_driver', 'safety', 'detector', 'mapper',
+               'telemetry'), ('telemetry',)),
+    # Events other nodes want in the fleet's view (model and drift monitors, later issues).
+    TopicSpec('telemetry/events', 'diagnostic_msgs/msg/DiagnosticStatus', 'reliable', (),
+              ('telemetry',), 'a model or drift monitor'),
     # Under use_sim_time every node takes /clock, the simulator too (for its own logging).
     TopicSpec('/clock', 'rosgraph_msgs/msg/Clock', 'reliable', ('simulator',),
-              ('simulator', 'detector', 'safety', 'mapper', 'route_driver')),
+              ('simulator', 'detector', 'safety', 'mapper', 'route_driver', 'telemetry')),
 )
 
 #: Which nodes each stack starts, in start order.
 STACKS: Dict[str, Tuple[str, ...]] = {
-    'bringup': ('camera', 'detector', 'safety', 'mapper'),
-    'sim': ('simulator', 'detector', 'safety', 'mapper', 'route_driver'),
+    'bringup': ('camera', 'detector', 'safety', 'mapper', 'telemetry'),
+    'sim': ('simulator', 'detector', 'safety', 'mapper', 'route_driver', 'telemetry'),
     # With Gazebo (launch/sim_gazebo.launch.py), whose bridge stands in for the simulator.
-    'gazebo': ('detector', 'safety', 'mapper', 'route_driver'),
+    'gazebo': ('detector', 'safety', 'mapper', 'route_driver', 'telemetry'),
 }
 
 

@@ -25,3 +25,28 @@ def gate(tmp_path):
     starter = NodeStarter('safety_node', tmp_path)
     yield starter
     starter.kill_all()
+
+
+@pytest.fixture
+def telemetry(tmp_path):
+    """Start telemetry_node processes for a test; kill them after it."""
+    starter = NodeStarter('telemetry_node', tmp_path)
+    yield starter
+    starter.kill_all()
+
+
+@pytest.fixture
+def brokers(tmp_path):
+    """Make mosquitto brokers on free loopback ports for a test; stop them after it."""
+    from perception.broker import Broker, mosquitto_binary
+    if mosquitto_binary() is None:
+        pytest.skip('mosquitto is not installed (apt-get install mosquitto; make setup does)')
+    made = []
+
+    def make(name='broker', **kwargs):
+        broker = Broker(str(tmp_path / name), **kwargs)
+        made.append(broker)
+        return broker
+    yield make
+    for broker in made:
+        broker.stop(kill=True)

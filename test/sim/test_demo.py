@@ -59,13 +59,19 @@ def test_a_scenario_file_from_any_path_reports_under_its_name(tmp_path):
                            '--report-dir', str(reports)),
         env=stack_environment(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert sorted(os.listdir(reports)) == ['index.md', 'short_aisle']
+    assert sorted(os.listdir(reports)) == ['fleet.db', 'fleet.html', 'index.md', 'short_aisle']
     report = json.loads((reports / 'short_aisle' / 'report.json').read_text())
     # The nodes ran this file, not the shipped aisle_clear: its name and its 3 s.
     assert report['scenario'] == 'short_aisle'
     assert report['sim_time_s'] == pytest.approx(3.0, abs=0.15)
     assert report['distance_travelled_m'] > 0.5 and report['collisions'] == []
-    assert '[report](short_aisle/report.md)' in (reports / 'index.md').read_text()
+    index = (reports / 'index.md').read_text()
+    assert '[report](short_aisle/report.md)' in index
+    # The run's telemetry reached the demo's broker: the fleet saw the robot and its end.
+    fleet_row = index.split('## Fleet view')[1].split('| short_aisle |')[1].split('\n')[0]
+    status, summaries = [cell.strip() for cell in fleet_row.split('|')[:2]]
+    assert status == 'offline (stopped)' and int(summaries) >= 1
+    assert 'Robot short_aisle' in (reports / 'fleet.html').read_text()
 
 
 def test_a_missing_or_broken_scenario_file_is_a_clear_error(tmp_path, capsys):
