@@ -142,6 +142,24 @@ def constant_model(path, output, height=320, width=320):
     return str(path)
 
 
+def constant_manifest(directory, name, rows, labels=None, **fields):
+    """Write a constant model (rows of cx, cy, w, h, class, score) and its manifest; return it."""
+    import yaml
+    from perception.core.model import sha256_of
+    path = constant_model(os.path.join(str(directory), f'{name}.onnx'), yolov8_output(rows))
+    manifest = os.path.join(str(directory), f'{name}.yaml')
+    doc = {'name': name, 'file': f'{name}.onnx', 'labels': list(labels or LABELS),
+           'sha256': sha256_of(path)}
+    doc.update(fields)
+    with open(manifest, 'w', encoding='utf-8') as stream:
+        yaml.safe_dump(doc, stream)
+    return manifest
+
+
+#: Boxes every constant test model sees: a person and a pallet.
+SCENE = [(160, 160, 50, 100, 0, 0.9), (60, 200, 40, 40, 2, 0.7)]
+
+
 def yolov8_output(rows):
     """[1, 4 + 4, N] from rows of (cx, cy, w, h, class, score)."""
     out = np.zeros((1, 8, len(rows)), np.float32)

@@ -35,7 +35,8 @@ DEPEND_TAGS = ('depend', 'build_depend', 'buildtool_depend', 'build_export_depen
 
 #: Python modules the run-time code imports, and their rosdep keys.
 MODULE_KEYS = {'numpy': 'python3-numpy', 'cv2': 'python3-opencv', 'yaml': 'python3-yaml',
-               'paho': 'python3-paho-mqtt', 'psutil': 'python3-psutil'}
+               'paho': 'python3-paho-mqtt', 'psutil': 'python3-psutil',
+               'cryptography': 'python3-cryptography'}
 MODULE_KEYS.update({name: p.rosdep_key for name, p in OPTIONAL_PACKAGES.items()})
 #: Imported, yet not a dependency: tqdm is a progress bar with a fallback when it is absent.
 NOT_DEPENDENCIES = {'tqdm', 'perception'}

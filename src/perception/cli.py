@@ -310,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     robot.add_argument('--plot', default='', help='also draw the blind zones into this PNG')
     robot.set_defaults(func=_robot)
 
+    from perception.model_cli import add_parser as add_model_parser
+    add_model_parser(sub)
+
     from perception.gazebo import default_gazebo
     from perception.sim.sdf import FLAVOURS
     flavours = ', '.join(f'{name}: {kind.release}' for name, kind in FLAVOURS.items())
