@@ -105,9 +105,9 @@ TOPICS: Tuple[TopicSpec, ...] = (
     TopicSpec('/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray', 'reliable',
               ('camera', 'simulator', 'route_driver', 'safety', 'detector', 'mapper',
                'telemetry'), ('telemetry',)),
-    # Events other nodes want in the fleet's view (model and drift monitors, later issues).
-    TopicSpec('telemetry/events', 'diagnostic_msgs/msg/DiagnosticStatus', 'reliable', (),
-              ('telemetry',), 'a model or drift monitor'),
+    # Events for the fleet's view: the detector's model lifecycle and drift monitor.
+    TopicSpec('telemetry/events', 'diagnostic_msgs/msg/DiagnosticStatus', 'reliable',
+              ('detector',), ('telemetry',)),
     # Under use_sim_time every node takes /clock, the simulator too (for its own logging).
     TopicSpec('/clock', 'rosgraph_msgs/msg/Clock', 'reliable', ('simulator',),
               ('simulator', 'detector', 'safety', 'mapper', 'route_driver', 'telemetry')),
