@@ -23,7 +23,7 @@ worked out once, here. Nothing here needs MuJoCo or ROS.
 from dataclasses import dataclass
 import hashlib
 import math
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from perception.sim.scenario import Obstacle, Scenario
 from perception.sim.shapes import Primitive
@@ -148,10 +148,10 @@ def static_primitives(scenario: Scenario) -> List[Primitive]:
     return [p for o in scenario.obstacles for p in obstacle_primitives(o)]
 
 
-def lighting(scenario: Scenario) -> Lighting:
-    """Return the lamps along the floor and the ambient light, at the scenario's level."""
+def lighting(scenario: Scenario, level: Optional[float] = None) -> Lighting:
+    """Return the lamps along the floor and the ambient light, at a level (the scenario's)."""
     (x0, x1), (y0, y1) = scenario.floor
-    level = scenario.light_level
+    level = scenario.light_level if level is None else level
     count = max(2, int((x1 - x0) / 8) + 1)
     xs = [x0 + (x1 - x0) * i / (count - 1) for i in range(count)]
     lights = tuple(Light(f'lamp{i}', (x, (y0 + y1) / 2, CEILING_HEIGHT - 1.0), (0.0, 0.0, -1.0),

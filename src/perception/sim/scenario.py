@@ -125,6 +125,17 @@ class Scenario:
     actors: Tuple[Actor, ...] = ()
     source: str = ''
     faults: Tuple[SensorFault, ...] = ()
+    #: Changes of the light level while the scenario runs: (time s, level), in time order.
+    light_schedule: Tuple[Tuple[float, float], ...] = ()
+
+    def light_level_at(self, t: float) -> float:
+        """Return the light level at simulated time t (the schedule's last change before it)."""
+        level = self.light_level
+        for at, value in self.light_schedule:
+            if at > t:
+                break
+            level = value
+        return level
 
     def objects(self) -> Dict[str, str]:
         """Map every named object (obstacles and actors) to its class."""
@@ -245,6 +256,14 @@ def _fault(item, index: int, source: str, duration: float) -> SensorFault:
     return SensorFault(sensor, effect, start, end, fov)
 
 
+def _light_change(item, index: int, source: str, duration: float) -> Tuple[float, float]:
+    reader = _Reader(item, f'lighting.schedule[{index}]', source)
+    at = reader.number('at_s', required=True, low=0.0, high=duration)
+    level = reader.number('level', required=True, low=0.02, high=2.0)
+    reader.done()
+    return at, level
+
+
 def parse_scenario(data, source: str = '<scenario>',
                    robot_footprint: Optional[Sequence[float]] = None) -> Scenario:
     """Build a Scenario from parsed YAML, checking every key and the layout."""
@@ -254,6 +273,11 @@ def parse_scenario(data, source: str = '<scenario>',
     duration = top.number('duration_s', required=True, low=0.1, high=3600.0)
     lighting = _Reader(top.take('lighting', dict, {}), 'lighting', source)
     light_level = lighting.number('level', 1.0, low=0.02, high=2.0)
+    schedule = tuple(_light_change(item, i, source, duration)
+                     for i, item in enumerate(lighting.take('schedule', list, [])))
+    if any(b[0] <= a[0] for a, b in zip(schedule, schedule[1:])):
+        raise ScenarioError(f'{source}: lighting.schedule must be in time order, one change '
+                            'at a time')
     lighting.done()
 
     layout = _Reader(top.take('layout', dict, required=True), 'layout', source)
@@ -285,7 +309,8 @@ def parse_scenario(data, source: str = '<scenario>',
 
     scenario = Scenario(name, description, duration, (floor_x, floor_y), light_level,
                         tuple(obstacles), (start[0], start[1], math.radians(start[2])),
-                        Route(waypoints, speed, loop, tolerance), actors, source, faults)
+                        Route(waypoints, speed, loop, tolerance), actors, source, faults,
+                        schedule)
     check_layout(scenario, robot_footprint)
     return scenario
 

@@ -184,6 +184,7 @@ class World:
         self._last_touch: Dict[str, float] = {}
         self._next_control = 0.0
         self._renderer = None
+        self.light_level = scenario.light_level
         # The slide joints move along world axes; the start heading is the hinge's position.
         self.data.qpos[2] = scenario.robot_start[2]
         self._update_actors(0.0)
@@ -273,10 +274,24 @@ class World:
         while self.data.time < end:
             if self.data.time >= self._next_control - 1e-9:
                 self._update_actors(self.data.time)
+                self._update_lighting(self.data.time)
                 self._ramp(CONTROL_PERIOD)
                 self._next_control = self.data.time + CONTROL_PERIOD
             mujoco.mj_step(self.model, self.data)
             self._check_contacts()
+
+    def _update_lighting(self, now: float) -> None:
+        level = self.scenario.light_level_at(now)
+        if level == self.light_level:
+            return
+        # Lamps and the headlight are read from the model at every render: set them in place.
+        light = lighting(self.scenario, level)
+        m = self.model
+        for lamp in light.lights:
+            m.light(lamp.name).diffuse[:] = lamp.diffuse
+        m.vis.headlight.ambient[:] = light.ambient
+        m.vis.headlight.diffuse[:] = light.headlight
+        self.light_level = level
 
     def _check_contacts(self) -> None:
         touching = set()
