@@ -74,7 +74,7 @@ class Manifest:
 
 KNOWN_KEYS = {'name', 'file', 'labels', 'sha256', 'input', 'output', 'precision', 'accuracy',
               'size_bytes', 'latency', 'training', 'data', 'notes', 'thresholds', 'quantization',
-              'source', 'evaluation'}
+              'source', 'evaluation', 'version', 'drift_reference'}
 
 
 def manifest_doc(name: str, model_path: str, manifest_dir: str, labels: Sequence[str],
@@ -148,7 +148,8 @@ def load_manifest(path: str) -> Manifest:
             std=tuple(float(v) for v in inp.get('std', (1.0, 1.0, 1.0))),
             layout=layout, precision=str(doc.get('precision', '')),
             thresholds={k: float(v) for k, v in thresholds.items()},
-            extra={k: doc[k] for k in ('name', 'accuracy') if k in doc})
+            extra={k: doc[k] for k in ('name', 'accuracy', 'version', 'drift_reference')
+                   if k in doc})
     except (TypeError, ValueError) as exc:
         raise ModelError(f'{path}: bad input field: {exc}') from None
 
@@ -211,6 +212,9 @@ class OnnxDetector:
         # Idle worker threads would spin-wait for work: on a 2-core edge computer that is CPU
         # taken from the safety gate and the other nodes.
         options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+        # A failing frame raises, and the node logs it (throttled); ORT's own log of each one
+        # would flood the console.
+        options.log_severity_level = 4
         try:
             self.session = ort.InferenceSession(path, sess_options=options,
                                                 providers=[p for p, _ in usable],
@@ -247,8 +251,12 @@ class OnnxDetector:
         self.input_name = inputs[0].name
         self.output_name = outputs[0].name
         # The layout is checked against a real output, with the manifest's number of labels.
-        probe = self.session.run([self.output_name], {self.input_name: np.zeros(
-            (1, 3, self.height, self.width), np.float32)})[0]
+        try:
+            probe = self.session.run([self.output_name], {self.input_name: np.zeros(
+                (1, 3, self.height, self.width), np.float32)})[0]
+        except Exception as exc:  # noqa: B902 - ORT raises its own types for bad models
+            raise ModelError(f'{m.model_path}: inference failed on a blank image: {exc}') \
+                from None
         try:
             found = infer_layout(probe.shape, len(m.labels))
         except DetectionError as exc:
@@ -271,7 +279,10 @@ class OnnxDetector:
         boxed, info = letterbox(image, self.width, self.height)
         tensor = to_tensor(boxed, m.color == 'rgb', source_rgb, m.scale, m.mean, m.std)
         middle = time.perf_counter()
-        output = self.session.run([self.output_name], {self.input_name: tensor})[0]
+        try:
+            output = self.session.run([self.output_name], {self.input_name: tensor})[0]
+        except Exception as exc:  # noqa: B902 - ORT raises its own types; a frame is skipped
+            raise DetectionError(f'inference failed: {exc}') from None
         after = time.perf_counter()
         found = postprocess(output, self.layout, len(m.labels), info, score_threshold,
                             iou_threshold, max_detections, class_filter)

@@ -30,6 +30,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from perception.core.drift import build_reference, image_stats, INPUT_STATS, output_stats
 from perception.core.evaluation import evaluate as average_precisions
 from perception.core.evaluation import OperatingPoint, pr_curve, threshold_best_f1
 from perception.core.evaluation import threshold_for_recall
@@ -55,6 +56,8 @@ class Result:
     curves: Dict[str, object]
     latency: Dict[str, Dict[str, float]]
     thresholds: Dict[str, OperatingPoint] = field(default_factory=dict)
+    #: What the evaluation images and the model's outputs on them look like (core/drift.py).
+    drift_reference: Dict[str, object] = field(default_factory=dict)
 
 
 def parse_targets(items: Sequence[str]) -> Dict[str, float]:
@@ -98,7 +101,7 @@ def evaluate_model(manifest_path: str, data: LabelledSet, providers: Sequence[st
         raise OptimizeError(f'target recall for {", ".join(unknown)}, which '
                             f'{manifest_path} does not know')
     latency: Dict[str, Dict[str, float]] = {}
-    predictions, truths = [], []
+    predictions, truths, frame_stats = [], [], []
     for index, provider in enumerate(providers):
         try:
             detector = OnnxDetector(manifest, providers=(provider,))
@@ -112,6 +115,7 @@ def evaluate_model(manifest_path: str, data: LabelledSet, providers: Sequence[st
                                     max_detections=300)
             timed.append(detector.timings['inference_ms'])
             if index == 0:
+                frame_stats.append(image_stats(image))
                 predictions.append(found)
                 truths.append(data.truth(i, image.shape[1], image.shape[0]))
         in_use = detector.providers_in_use[0].replace('ExecutionProvider', '').lower()
@@ -130,6 +134,7 @@ def evaluate_model(manifest_path: str, data: LabelledSet, providers: Sequence[st
         if curve.instances:
             thresholds[label] = threshold_for_recall(curve, targets[label], min_precision) \
                 if label in targets else threshold_best_f1(curve)
+    drift_reference = _drift_reference(frame_stats, predictions, labels, thresholds)
     accuracy = {'dataset': os.path.basename(os.path.normpath(data.root)),
                 'images': len(truths),
                 'map50': round(100 * scores['map50'], 2),
@@ -139,7 +144,22 @@ def evaluate_model(manifest_path: str, data: LabelledSet, providers: Sequence[st
                                   'instances': v['instances']}
                               for k, v in scores['per_class'].items() if v['instances']}}
     return Result(manifest_path, manifest.extra.get('name', os.path.basename(manifest_path)),
-                  manifest.precision or 'unknown', accuracy, curves, latency, thresholds)
+                  manifest.precision or 'unknown', accuracy, curves, latency, thresholds,
+                  drift_reference)
+
+
+def _drift_reference(frame_stats, predictions, labels, thresholds, default: float = 0.25):
+    """Return the drift profile: image statistics, and outputs at the chosen thresholds."""
+    cut = np.array([thresholds[label].score if label in thresholds else default
+                    for label in labels], np.float32)
+    samples: Dict[str, List[float]] = {name: [s[name] for s in frame_stats]
+                                       for name in INPUT_STATS}
+    for found in predictions:
+        keep = found.scores >= cut[found.classes]
+        for name, value in output_stats(found.scores[keep], found.classes[keep],
+                                        labels).items():
+            samples.setdefault(name, []).append(value)
+    return build_reference(samples)
 
 
 def update_manifest(result: Result) -> None:
@@ -153,6 +173,8 @@ def update_manifest(result: Result) -> None:
                                  'recall': round(point.recall, 4),
                                  'precision': round(point.precision, 4)}
                          for label, point in result.thresholds.items()}
+    if result.drift_reference:
+        doc['drift_reference'] = result.drift_reference
     save_manifest(result.manifest, doc)
 
 
