@@ -138,6 +138,12 @@ class ShadowRun:
         p, figures = self.policy, self.figures()
         if self.failure:
             return Decision(False, [self.failure], figures)
+        if len(self.latencies) >= 10 and \
+                float(np.median(self.latencies)) > 2 * p.frame_budget_ms:
+            # Clearly too slow: no need to spend more CPU on it.
+            return Decision(False, [f'inference p50 {np.median(self.latencies):.1f} ms is more '
+                                    f'than twice the frame budget of {p.frame_budget_ms:g} ms'],
+                            figures)
         if self.frames < p.min_frames or \
                 self.active_count + self.candidate_count < p.min_detections:
             return None
