@@ -88,15 +88,17 @@ TOPICS: Tuple[TopicSpec, ...] = (
               ('safety', 'mapper'), 'a lidar driver'),
     TopicSpec('odom', 'nav_msgs/msg/Odometry', 'sensor', ('simulator',),
               ('safety', 'mapper', 'route_driver'), 'the base'),
+    # The simulator hears what the stack answers: detections pace its lockstep, and the
+    # gate's state goes into the ground truth.
     TopicSpec('detections', 'vision_msgs/msg/Detection2DArray', 'reliable', ('detector',),
-              ('safety', 'mapper')),
+              ('safety', 'mapper', 'simulator')),
     TopicSpec('detections/image', 'sensor_msgs/msg/Image', 'sensor', ('detector',), ()),
     TopicSpec('local_map', 'nav_msgs/msg/OccupancyGrid', 'latched', ('mapper',), ()),
     TopicSpec('cmd_vel_in', 'geometry_msgs/msg/Twist', 'reliable', ('route_driver',),
               ('safety',), 'a planner or teleop'),
     TopicSpec('cmd_vel', 'geometry_msgs/msg/Twist', 'reliable', ('safety',), ('simulator',)),
     TopicSpec('safety/state', 'diagnostic_msgs/msg/DiagnosticStatus', 'latched', ('safety',),
-              ()),
+              ('simulator',)),
     TopicSpec('/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray', 'reliable',
               ('camera', 'simulator', 'route_driver', 'safety', 'detector', 'mapper'), ()),
     # Under use_sim_time every node takes /clock, the simulator too (for its own logging).
