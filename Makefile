@@ -14,7 +14,7 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup demo test lint bench-camera bench-sim bench-safety bench-detector bench-mapper bench-optimize dataset models clean
+.PHONY: setup demo test lint bench-camera bench-sim bench-safety bench-detector bench-mapper bench-optimize bench-campaign campaign dataset models clean
 
 setup: $(READY)
 
@@ -72,6 +72,17 @@ bench-optimize: $(READY)
 
 bench-mapper: $(READY)
 	$(PY) bench/bench_mapper.py
+
+# One family's runs with 1 worker, then with 2: make bench-campaign RUNS=6 FAMILY=head_on_walker
+RUNS ?= 6
+FAMILY ?= person_from_rack_gap
+bench-campaign: $(READY)
+	$(PY) bench/bench_campaign.py --family $(FAMILY) --runs $(RUNS)
+
+# A campaign of a scenario family: make campaign FAMILY=dim_light RUNS=200 SEED=0 WORKERS=2
+WORKERS ?= 2
+campaign: $(READY)
+	$(VENV)/bin/perception campaign $(FAMILY) --runs $(RUNS) --seed $(SEED) --workers $(WORKERS)
 
 clean:
 	rm -rf $(VENV) build reports .pytest_cache
