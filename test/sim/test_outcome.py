@@ -60,11 +60,11 @@ def test_a_stop_for_a_person_in_the_lane_is_justified_and_timed():
     assert not result['collision'] and result['false_stops'] == 0
     assert [s['kind'] for s in result['stops']] == ['justified']
     assert result['stops'][0]['nearest'] == 'worker'
-    # In the lane from t = 1.0, but within 3 m of the robot's front (x = 1.65 + 0.35) only
-    # from t = 1.6; the robot is at rest from t = 3.2.
+    # In the lane from t = 1.0, but within 2 m of the robot's front (x = 2.65 + 0.35) only
+    # from t = 2.6; the robot is at rest from t = 3.2.
     assert result['intrusions'][0]['name'] == 'worker'
-    assert result['intrusions'][0]['t'] == pytest.approx(1.6, abs=0.05)
-    assert result['time_to_stop_s'] == [pytest.approx(1.6, abs=0.05)]
+    assert result['intrusions'][0]['t'] == pytest.approx(2.6, abs=0.05)
+    assert result['time_to_stop_s'] == [pytest.approx(0.6, abs=0.05)]
     assert result['min_clearance_m']['person'] == pytest.approx(5.0 - 3.1 - 0.35, abs=0.1)
     assert not result['reached_goal']
 

@@ -84,6 +84,10 @@ class Options:
     min_realtime_factor: float = 0.05
     keep_ground_truth: bool = False  # of passing runs too
     attempts: int = 2
+    #: Lockstep: simulated time at most this far ahead of the gate's decisions and of a frame
+    #: without its detections; the gate says where it is this often.
+    lockstep_lag_s: float = 0.02
+    state_period_s: float = 0.01
 
 
 def parse_domains(text: str) -> Tuple[int, int]:
@@ -176,9 +180,9 @@ def used_classes() -> List[str]:
                   set(mapper['forklift_classes']))
 
 
-def stack_params(scenario: str, truth: str, robot: str, seed: int, scale: float,
-                 start_timeout_s: float = 120.0) -> dict:
+def stack_params(scenario: str, truth: str, robot: str, seed: int, options: Options) -> dict:
     """Return the parameters of a run's stack (a params file's content)."""
+    scale = options.camera_scale
     depth_stride = load_defaults('safety.yaml')['depth.stride']
     mapper_stride = load_defaults('mapper.yaml')['depth_stride']
     return {
@@ -186,11 +190,12 @@ def stack_params(scenario: str, truth: str, robot: str, seed: int, scale: float,
             'scenario': scenario, 'ground_truth_file': truth, 'realtime': False,
             'lockstep': True, 'render_subscribed_only': True, 'ground_truth_boxes': False,
             'robot_description': robot, 'seed': seed % 2 ** 31,
-            'lockstep_start_timeout_s': start_timeout_s}},
+            'lockstep_start_timeout_s': options.start_timeout_s,
+            'lockstep_lag_s': options.lockstep_lag_s}},
         '/**/route_driver': {'ros__parameters': {'scenario': scenario}},
         # Depth points as dense on the floor as at the full resolution.
         '/**/safety': {'ros__parameters': {
-            'robot_description': robot, 'state_period_s': 0.05,
+            'robot_description': robot, 'state_period_s': options.state_period_s,
             'depth': {'stride': max(1, int(round(depth_stride * scale)))}}},
         '/**/mapper': {'ros__parameters': {
             'robot_description': robot,
@@ -238,7 +243,9 @@ class _CpuMeter:
         while not self._stop.wait(0.5):
             for pid in session_processes(self.session):
                 with contextlib.suppress(OSError, IndexError, ValueError):
-                    self.seconds[pid] = _cpu_seconds(pid)
+                    name, seconds = _cpu_seconds(pid)
+                    # An exiting process has no command line left: keep the name it had.
+                    self.seconds[pid] = (self.seconds.get(pid, (name,))[0], seconds)
 
     def stop(self) -> Dict[str, float]:
         """Stop sampling; return CPU seconds by program (the last sample of each process)."""
@@ -263,8 +270,7 @@ def _attempt(spec: dict, work: str, options: Options) -> dict:
     with open(robot, 'w', encoding='utf-8') as stream:
         yaml.safe_dump(scaled_robot(options.camera_scale), stream, sort_keys=False)
     with open(params, 'w', encoding='utf-8') as stream:
-        yaml.safe_dump(stack_params(scenario, truth, robot, spec['seed'],
-                                    options.camera_scale, options.start_timeout_s), stream)
+        yaml.safe_dump(stack_params(scenario, truth, robot, spec['seed'], options), stream)
     limit = options.start_timeout_s + spec['duration_s'] / options.min_realtime_factor
     with domain_lease(options.domains) as domain:
         env = launcher.stack_environment()
@@ -507,7 +513,7 @@ def _write_run_files(out: str, spec: dict, options: Options) -> None:
     robot = os.path.join(run, 'robot.yaml')
     with open(robot, 'w', encoding='utf-8') as stream:
         yaml.safe_dump(scaled_robot(options.camera_scale), stream, sort_keys=False)
-    params = stack_params('', '', robot, spec['seed'], options.camera_scale)
+    params = stack_params('', '', robot, spec['seed'], options)
     # The demo names the scenario and the ground truth itself.
     for key in ('scenario', 'ground_truth_file'):
         params['/**/simulator']['ros__parameters'].pop(key)

@@ -25,9 +25,9 @@ leave a slow detector behind, and what the stack saw would depend on the machine
 lockstep it holds simulated time at zero until every node of `lockstep_nodes` is in the graph
 with the topics perception.stack gives it and the detector has answered a frame, then publishes
 no camera frame before the detections of the one before came back, and keeps within
-`lockstep_lag_s` of the safety gate's newest decision (the time in its safety/state): the
-detector sees every frame, one frame late at most, and the gate's data is never older than the
-lag, whatever the load. The base's watchdog then counts simulated time.
+`lockstep_lag_s` of the safety gate's newest decision (the time in its safety/state) and of the
+newest frame without its detections: the detector sees every frame, and the gate its data and
+detections, within the lag, whatever the load. The base's watchdog then counts simulated time.
 
 The ground truth records the safety gate's state changes (safety/state) as the simulator heard
 them, for the reports' stops and person latches.
@@ -102,7 +102,8 @@ PARAMS = [
     P('lockstep_nodes', 'Nodes lockstep waits for at the start, with their topics as '
       'perception.stack gives them.'),
     P('lockstep_lag_s', 'Lockstep: how far simulated time may run ahead of the time of the '
-      "safety gate's newest decision (its safety/state).", min_value=0.01, max_value=5.0),
+      "safety gate's newest decision (its safety/state) and of a frame whose detections have "
+      'not come back.', min_value=0.01, max_value=5.0),
     P('lockstep_timeout_s', 'Wall seconds lockstep waits for detections or the gate before '
       'going on (and counting a miss).', min_value=0.1, max_value=600.0),
     P('lockstep_start_timeout_s', 'Wall seconds lockstep waits for the stack at the start '
@@ -343,9 +344,12 @@ class SimulatorNode(Node):
             self._wait_for_stack()
         last_frame = None  # stamp of the newest camera frame published
         wall_start, sim_start = time.monotonic(), world.time
+        lag_ns = int(round(p['lockstep_lag_s'] * 1e9))
         while not self._stop.is_set() and world.time < self.duration - 1e-9:
             if self.lockstep:
                 self._wait_for_safety(world.time)
+                if last_frame is not None and last_frame <= world.time * 1e9 - lag_ns:
+                    self._wait_for_detections(last_frame)
             self._record_safety()
             world.set_command(*self._current_command())
             world.step(tick)

@@ -46,7 +46,7 @@ from perception.sim.scenario import Scenario
 
 GOAL_M = 0.6
 JUSTIFIED_M = 3.0
-LANE_AHEAD_M = 3.0
+LANE_AHEAD_M = 2.0
 LANE_SIDE_M = 0.5
 #: Below this clearance to a person or forklift, a run without a collision is a near miss.
 NEAR_MISS_M = 0.3
