@@ -15,7 +15,7 @@ export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 export PYTHONUNBUFFERED := 1
 
 .PHONY: setup demo test lint bench-camera bench-sim bench-safety bench-detector bench-mapper \
-	bench-optimize bench-telemetry dataset models clean
+	bench-optimize bench-telemetry bench-campaign campaign dataset models clean
 
 setup: $(READY)
 
@@ -77,6 +77,17 @@ bench-mapper: $(READY)
 # The sim stack through a broker outage of 40 s with a restart of the telemetry node inside it.
 bench-telemetry: $(READY)
 	$(PY) bench/bench_telemetry.py
+
+# One family's runs with 1 worker, then with 2: make bench-campaign RUNS=6 FAMILY=head_on_walker
+RUNS ?= 6
+FAMILY ?= person_from_rack_gap
+bench-campaign: $(READY)
+	$(PY) bench/bench_campaign.py --family $(FAMILY) --runs $(RUNS)
+
+# A campaign of a scenario family: make campaign FAMILY=dim_light RUNS=200 SEED=0 WORKERS=2
+WORKERS ?= 2
+campaign: $(READY)
+	$(VENV)/bin/perception campaign $(FAMILY) --runs $(RUNS) --seed $(SEED) --workers $(WORKERS)
 
 clean:
 	rm -rf $(VENV) build reports .pytest_cache

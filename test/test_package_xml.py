@@ -41,9 +41,10 @@ MODULE_KEYS.update({name: p.rosdep_key for name, p in OPTIONAL_PACKAGES.items()}
 #: Imported, yet not a dependency: tqdm is a progress bar with a fallback when it is absent.
 NOT_DEPENDENCIES = {'tqdm', 'perception'}
 #: Training and export (`make models`, PyTorch), and the model tools (optimize, evaluate:
-#: onnx, rosbags), run on a workstation, never on a robot.
+#: onnx, rosbags), and scenario campaigns (ray), run on a workstation, never on a robot.
 DEVELOPMENT_ONLY = (os.path.join('src', 'perception', 'training'),
-                    os.path.join('src', 'perception', 'modeltools'))
+                    os.path.join('src', 'perception', 'modeltools'),
+                    os.path.join('src', 'perception', 'campaign'))
 
 
 def rosdep_keys():

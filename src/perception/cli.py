@@ -41,6 +41,30 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.main(args)
 
 
+def _campaign(args: argparse.Namespace) -> int:
+    from perception.campaign import runner as campaign
+    try:
+        domains = campaign.parse_domains(args.domains) if args.domains else \
+            campaign.default_domains()
+        if not 0.1 <= args.camera_scale <= 1.0:
+            raise ValueError(f'--camera-scale must be within [0.1, 1], got {args.camera_scale}')
+        options = campaign.Options(camera_scale=args.camera_scale, domains=domains,
+                                   keep_ground_truth=args.keep_ground_truth)
+        campaign.campaign_specs(args.family, args.runs, args.seed)  # refuse bad input first
+        executor = campaign.RayExecutor(args.ray) if args.ray else \
+            campaign.LocalExecutor(args.workers)
+    except (ValueError, ImportError) as exc:
+        print(f'perception campaign: {exc}', file=sys.stderr)
+        return 2
+    out = args.out or os.path.join('reports', 'campaigns', os.path.basename(args.family)
+                                   .removesuffix('.yaml'))
+    summary = campaign.run_campaign(args.family, args.runs, args.seed, out, executor, options)
+    print(f'\n{summary["runs"]} runs in {summary["wall_s"]:.0f} s; collision rate '
+          f'{summary["rates"]["collision"]["text"]}; report: '
+          f'{os.path.join(os.path.abspath(out), "report.html")}')
+    return 0 if summary['rates']['infrastructure_failure']['count'] == 0 else 1
+
+
 def _dataset(args: argparse.Namespace) -> int:
     from perception.sim.dataset import export_dataset
     try:
@@ -198,7 +222,36 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument('--fast', action='store_true',
                       help='simulate as fast as the CPU allows instead of in real time')
     demo.add_argument('--report-dir', default='reports/demo', help='where the reports go')
+    demo.add_argument('--params', default='', metavar='FILE',
+                      help="more node parameters (a params file, such as a campaign run's "
+                      "replay_params.yaml); the demo's own take precedence")
     demo.set_defaults(func=_demo)
+
+    campaign = sub.add_parser(
+        'campaign', help='many randomized runs of a scenario family, with statistics',
+        description='Draw N scenarios of a family (config/families/, or a path), run each as '
+        'the whole sim stack on simulated time in a DDS domain of its own, and write results, '
+        'rates with 95%% intervals and an HTML report. Exit status 2 for bad input.')
+    campaign.add_argument('family', help='a family under config/families/, or a path')
+    campaign.add_argument('--runs', type=int, default=20, help='how many runs (default 20)')
+    campaign.add_argument('--seed', type=int, default=0, help='seed of the first run; run i '
+                          'has seed SEED+i (default 0)')
+    campaign.add_argument('--workers', type=int, default=2,
+                          help='runs at a time on this machine (default 2)')
+    campaign.add_argument('--ray', default='', metavar='ADDRESS',
+                          help='run on a Ray cluster instead: HOST:PORT of its head, auto (the '
+                          'cluster `ray start` runs here) or local (start one in this process)')
+    campaign.add_argument('--out', default='', help='where results go (default '
+                          'reports/campaigns/FAMILY)')
+    campaign.add_argument('--domains', default='', metavar='LOW-HIGH',
+                          help='DDS domain IDs the runs may use (default: '
+                          '$PERCEPTION_CAMPAIGN_DOMAINS, else 150-200)')
+    campaign.add_argument('--camera-scale', type=float, default=0.5,
+                          help="the camera's resolution as a fraction of the robot "
+                          "description's (default 0.5: 320x240)")
+    campaign.add_argument('--keep-ground-truth', action='store_true',
+                          help='keep the ground truth of passing runs too')
+    campaign.set_defaults(func=_campaign)
 
     dataset = sub.add_parser('dataset', help='render a labelled dataset (YOLO format)',
                              description='Render images of randomized warehouse scenes with '

@@ -20,6 +20,7 @@ Replaces cv_bridge, whose PyPI copy is broken with numpy 2; see perception.core.
 
 import array
 import math
+import struct
 
 from builtin_interfaces.msg import Time
 import numpy as np
@@ -39,6 +40,30 @@ def stamp_from_ns(nanoseconds: int) -> Time:
 def stamp_to_ns(stamp: Time) -> int:
     """Return a builtin_interfaces/Time as integer nanoseconds."""
     return stamp.sec * 1_000_000_000 + stamp.nanosec
+
+
+#: CDR encapsulations (RTPS representation identifiers) of a plain (final) message: classic CDR
+#: and XCDR2, big- and little-endian; a header's stamp is then the first eight bytes after it.
+PLAIN_CDR = (0x0000, 0x0001, 0x0006, 0x0007)
+
+
+def serialized_stamp_ns(data: bytes, message_type=None) -> int:
+    """
+    Return the header stamp of a serialized message that starts with a std_msgs/Header.
+
+    Read straight from the bytes (the stamp is the message's first field), so a node that only
+    needs when a large message was stamped never builds it in Python; other encapsulations are
+    deserialized as message_type.
+    """
+    if len(data) >= 12:
+        kind = int.from_bytes(data[:2], 'big')
+        if kind in PLAIN_CDR:
+            sec, nanosec = struct.unpack_from('<iI' if kind & 1 else '>iI', data, 4)
+            return sec * 1_000_000_000 + nanosec
+    if message_type is None:
+        raise ValueError('not a plain CDR message and no type to deserialize it as')
+    from rclpy.serialization import deserialize_message
+    return stamp_to_ns(deserialize_message(data, message_type).header.stamp)
 
 
 def image_to_numpy(msg: Image) -> np.ndarray:

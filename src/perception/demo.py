@@ -166,8 +166,33 @@ class FleetRun:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
+def load_extra_params(path: str) -> dict:
+    """Read a params file of node parameters to add to the demo's; ValueError if unusable."""
+    try:
+        with open(path, encoding='utf-8') as stream:
+            data = yaml.safe_load(stream)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f'cannot read params file {path}: {exc}') from None
+    if not isinstance(data, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get('ros__parameters'), dict)
+            for v in data.values()):
+        raise ValueError(f'{path}: expected node keys with ros__parameters mappings')
+    return data
+
+
+def merge_params(extra: Optional[dict], own: dict) -> dict:
+    """Return params file content: extra's parameters, with the demo's own taking precedence."""
+    merged = {key: {'ros__parameters': dict(value['ros__parameters'])}
+              for key, value in (extra or {}).items()}
+    for key, value in own.items():
+        merged.setdefault(key, {'ros__parameters': {}})['ros__parameters'].update(
+            value['ros__parameters'])
+    return merged
+
+
 def run_scenario(scenario: Scenario, report_dir: str, realtime: bool,
-                 fleet_run: Optional[FleetRun] = None) -> dict:
+                 fleet_run: Optional[FleetRun] = None,
+                 extra_params: Optional[dict] = None) -> dict:
     """
     Run one scenario through the launcher; return its report figures.
 
@@ -184,13 +209,13 @@ def run_scenario(scenario: Scenario, report_dir: str, realtime: bool,
     params = os.path.join(directory, 'params.yaml')
     with open(params, 'w', encoding='utf-8') as stream:
         # The nodes load the file the demo loaded, by its absolute path.
-        yaml.safe_dump({
+        yaml.safe_dump(merge_params(extra_params, {
             '/**/simulator': {'ros__parameters': {
                 'scenario': scenario.source, 'ground_truth_file': truth, 'realtime': realtime}},
             '/**/route_driver': {'ros__parameters': {'scenario': scenario.source}},
             '/**/telemetry': {'ros__parameters': fleet_run.params(name, directory)
                               if fleet_run else {'enabled': False}},
-        }, stream)
+        }), stream)
     specs = launcher.stack_processes('sim', package_share(), params_file=params,
                                      use_sim_time=True)
     print(f'== {name}: {scenario.description} ({scenario.duration_s:g} s simulated)',
@@ -260,7 +285,8 @@ def main(args) -> int:
     """Run the chosen scenarios; write args.report_dir; return non-zero if a run failed."""
     try:
         scenarios = load_scenarios(args.scenario)
-    except ScenarioError as exc:
+        extra = load_extra_params(args.params) if getattr(args, 'params', '') else None
+    except (ScenarioError, ValueError) as exc:
         print(f'perception demo: {exc}', file=sys.stderr)
         return 2
     os.makedirs(args.report_dir, exist_ok=True)
@@ -268,7 +294,7 @@ def main(args) -> int:
     if fleet_run.problem:
         print(f'perception demo: fleet view: {fleet_run.problem}', file=sys.stderr)
     try:
-        results = [run_scenario(s, args.report_dir, not args.fast, fleet_run)
+        results = [run_scenario(s, args.report_dir, not args.fast, fleet_run, extra)
                    for s in scenarios]
     finally:
         fleet_run.close()

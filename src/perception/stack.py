@@ -92,8 +92,10 @@ TOPICS: Tuple[TopicSpec, ...] = (
               ('safety', 'mapper'), 'a lidar driver'),
     TopicSpec('odom', 'nav_msgs/msg/Odometry', 'sensor', ('simulator',),
               ('safety', 'mapper', 'route_driver'), 'the base'),
+    # The simulator hears what the stack answers: detections pace its lockstep, and the
+    # gate's state goes into the ground truth.
     TopicSpec('detections', 'vision_msgs/msg/Detection2DArray', 'reliable', ('detector',),
-              ('safety', 'mapper', 'telemetry')),
+              ('safety', 'mapper', 'simulator', 'telemetry')),
     TopicSpec('detections/image', 'sensor_msgs/msg/Image', 'sensor', ('detector',), ()),
     TopicSpec('local_map', 'nav_msgs/msg/OccupancyGrid', 'latched', ('mapper',),
               ('telemetry',)),
@@ -101,7 +103,7 @@ TOPICS: Tuple[TopicSpec, ...] = (
               ('safety',), 'a planner or teleop'),
     TopicSpec('cmd_vel', 'geometry_msgs/msg/Twist', 'reliable', ('safety',), ('simulator',)),
     TopicSpec('safety/state', 'diagnostic_msgs/msg/DiagnosticStatus', 'latched', ('safety',),
-              ('telemetry',)),
+              ('simulator', 'telemetry')),
     TopicSpec('/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray', 'reliable',
               ('camera', 'simulator', 'route_driver', 'safety', 'detector', 'mapper',
                'telemetry'), ('telemetry',)),

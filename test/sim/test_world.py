@@ -118,6 +118,20 @@ def test_depth_and_scan_measure_the_wall():
     assert np.isinf(ranges[int(np.argmin(np.abs(angles - math.pi / 2)))])  # nothing left
 
 
+def test_colour_and_depth_in_one_pass_are_those_of_separate_passes():
+    # render() reads colour and depth from one pass when it wants both: the same pixels and
+    # metres as a colour pass and a depth pass (a scene with lamps, racks, a person, cartons).
+    w = World(load_scenario(os.path.join(SCENARIOS, 'dim_aisle.yaml')),
+              camera=robot_model.camera(width=160, height=120))
+    w.step(3.0)
+    both = w.render(rgb=True, depth=True)
+    colour, depth = w.render(rgb=True, depth=False), w.render(rgb=False, depth=True)
+    assert both.depth is not None and np.isfinite(both.depth).any()
+    assert np.array_equal(both.rgb, colour.rgb)
+    assert np.array_equal(np.isnan(both.depth), np.isnan(depth.depth))
+    assert np.allclose(both.depth, depth.depth, atol=1e-5, equal_nan=True)
+
+
 PERSON = ROOM + """actors:
   - {name: someone, type: person, path: [[5, 0]], height: 1.8}
 """

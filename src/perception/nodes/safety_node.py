@@ -25,7 +25,9 @@ declares parameters, publishes and reports.
 safety/state (diagnostic_msgs/DiagnosticStatus, latched): level OK (CLEAR, SLOW), WARN (STOP,
 STOP_LATCHED, disabled), ERROR (a source fault); name 'safety'; message = the reason; values:
 state, reason, source, closest_m, data_age_s, enabled, decisions, deadline_misses, transitions,
-remembered. Services: safety/reset (std_srvs/Trigger) releases a person latch; safety/enable
+remembered, time (of the decision, on the node's clock: simulated time under use_sim_time, which
+the simulator's lockstep paces itself to). It is published on every change and every
+state_period_s. Services: safety/reset (std_srvs/Trigger) releases a person latch; safety/enable
 (std_srvs/SetBool) turns the gate off and on, loudly.
 """
 
@@ -97,6 +99,8 @@ PARAMS = [
     P('person_latch', 'A person stop waits for safety/reset instead of resuming by itself.'),
     P('person_hold_s', 'A person stop resumes once the stop field has been clear of people '
       'this long.', min_value=0.0, max_value=60.0),
+    P('state_period_s', 'Period of safety/state while the state stays the same.',
+      min_value=0.01, max_value=10.0),
     P('sources', 'Names of the sources; each has parameters <name>.kind, .topic, .required, '
       '.timeout_s and those of its kind.'),
 ]
@@ -238,12 +242,13 @@ class SafetyNode(Node):
             self.pub_cmd.publish(msg)
             if stamp is not None and (self._now() - stamp) * 1000 > self.p['deadline_ms']:
                 self.deadline_misses += 1
-        if changed or self._last_state_pub is None or now - self._last_state_pub >= 0.5:
+        if changed or self._last_state_pub is None or \
+                now - self._last_state_pub >= self.p['state_period_s']:
             self._publish_state(decision, now)
         if changed:
             self.get_logger().info(f'{before} -> {decision.state}: {decision.reason}')
 
-    def _state_status(self, decision) -> DiagnosticStatus:
+    def _state_status(self, decision, now: float) -> DiagnosticStatus:
         level = LEVEL[decision.state]
         message = decision.reason
         if self.faults:
@@ -256,19 +261,20 @@ class SafetyNode(Node):
                   f'{decision.data_age:.3f}', 'enabled': str(self.enabled).lower(),
                   'decisions': str(self.decisions), 'deadline_misses':
                   str(self.deadline_misses), 'transitions': str(self.monitor.transitions),
-                  'remembered': str(len(memory) if memory is not None else 0)}
+                  'remembered': str(len(memory) if memory is not None else 0),
+                  'time': f'{now:.3f}'}
         return DiagnosticStatus(level=level, name='safety', message=message,
                                 hardware_id='safety gate',
                                 values=[KeyValue(key=k, value=v) for k, v in values.items()])
 
     def _publish_state(self, decision, now: float) -> None:
-        self.pub_state.publish(self._state_status(decision))
+        self.pub_state.publish(self._state_status(decision, now))
         self._last_state_pub = now
 
     def _report(self) -> None:
         decision = self.monitor.decision
         now = self._now()
-        status = self._state_status(decision)
+        status = self._state_status(decision, now)
         values = {kv.key: kv.value for kv in status.values}
         for name, source in self.monitor.sources.items():
             age = now - source.stamp if source.stamp is not None else math.inf

@@ -19,6 +19,18 @@ A simulation thread steps the MuJoCo world, renders and publishes each sensor at
 (stamped with simulated time) and paces itself to the wall clock, or runs as fast as it can. The
 cmd_vel callback only stores the newest valid command; NaN or absurd commands are ignored and
 reported, and a base watchdog stops the robot when commands stop coming.
+
+Lockstep (parameter `lockstep`, for campaigns): running as fast as it can, the simulator would
+leave a slow detector behind, and what the stack saw would depend on the machine's load. In
+lockstep it holds simulated time at zero until every node of `lockstep_nodes` is in the graph
+with the topics perception.stack gives it and the detector has answered a frame, then publishes
+no camera frame before the detections of the one before came back, and keeps within
+`lockstep_lag_s` of the safety gate's newest decision (the time in its safety/state) and of the
+newest frame without its detections: the detector sees every frame, and the gate its data and
+detections, within the lag, whatever the load. The base's watchdog then counts simulated time.
+
+The ground truth records the safety gate's state changes (safety/state) as the simulator heard
+them, for the reports' stops and person latches.
 """
 
 import array
@@ -27,6 +39,7 @@ import os
 import threading
 import time
 
+from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 import numpy as np
@@ -34,15 +47,17 @@ from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from std_msgs.msg import Header
+from vision_msgs.msg import Detection2DArray
 
-from perception import diagnostics
+from perception import diagnostics, stack
 from perception.conversions import calibration_to_camera_info, numpy_to_image, stamp_from_ns
+from perception.conversions import serialized_stamp_ns
 from perception.core.calibration import CameraCalibration
 from perception.core.optional import require
 from perception.core.twist import twist_problem
 from perception.node_main import run_node
 from perception.params import config_path, declare_parameters, ParamSpec
-from perception.qos import RELIABLE_QOS, SENSOR_QOS
+from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 from perception.sensor_geometry import load_robot_description, ROBOT_PARAM
 
 P = ParamSpec
@@ -80,6 +95,19 @@ PARAMS = [
       min_value=0.1, max_value=100.0),
     P('cmd_max_angular', 'Turn commands faster than this are absurd.', min_value=0.1,
       max_value=100.0),
+    P('render_subscribed_only', 'Render colour and depth only while someone subscribes to '
+      'them (ground-truth boxes still render when recorded).'),
+    P('lockstep', 'Without realtime: hold time until the stack is up, and each camera frame '
+      'until the detections of the one before came back (campaigns).'),
+    P('lockstep_nodes', 'Nodes lockstep waits for at the start, with their topics as '
+      'perception.stack gives them.'),
+    P('lockstep_lag_s', 'Lockstep: how far simulated time may run ahead of the time of the '
+      "safety gate's newest decision (its safety/state) and of a frame whose detections have "
+      'not come back.', min_value=0.01, max_value=5.0),
+    P('lockstep_timeout_s', 'Wall seconds lockstep waits for detections or the gate before '
+      'going on (and counting a miss).', min_value=0.1, max_value=600.0),
+    P('lockstep_start_timeout_s', 'Wall seconds lockstep waits for the stack at the start '
+      'before giving up (exit status 1).', min_value=1.0, max_value=3600.0),
 ]
 
 
@@ -130,10 +158,26 @@ class SimulatorNode(Node):
         self.pub_clock = self.create_publisher(Clock, '/clock', RELIABLE_QOS)
         self.diagnostics = diagnostics.DiagnosticsPublisher(self, 'mujoco')
         self.create_subscription(Twist, 'cmd_vel', self._on_cmd_vel, RELIABLE_QOS)
+        # What the stack answered: detections pace lockstep, the gate's state goes on record.
+        # Raw: only the stamp is read, never the dozens of detections in Python.
+        self.create_subscription(Detection2DArray, 'detections', self._on_detections,
+                                 RELIABLE_QOS, raw=True)
+        self.create_subscription(DiagnosticStatus, 'safety/state', self._on_safety_state,
+                                 LATCHED_QOS)
 
         self._lock = threading.Lock()
         self._command = (0.0, 0.0)
         self._command_wall = None  # monotonic time of the newest valid command
+        self._command_sim = None  # simulated time of the newest valid command (lockstep)
+        self.lockstep = p['lockstep'] and not p['realtime']
+        self._answered = threading.Condition(self._lock)
+        self._newest_detections = -1  # stamp (ns) of the newest detections heard
+        self._safety_heard = False
+        self._safety_time = -math.inf  # the gate's newest decision, on its clock
+        self._safety_changes = []  # (state, reason) heard, for the ground truth
+        self._safety_last = None
+        self.lockstep_misses = 0
+        self.lockstep_wait_s = 0.0
         self.rejected = 0
         self.last_rejection = ''
         self.commands = 0
@@ -163,17 +207,120 @@ class SimulatorNode(Node):
             else:
                 self._command = (msg.linear.x, msg.angular.z)
                 self._command_wall = time.monotonic()
+                self._command_sim = self.world.time
                 self.commands += 1
         if problem:
             self.get_logger().warn(f'cmd_vel ignored: {problem}', throttle_duration_sec=1.0)
 
     def _current_command(self):
+        if self.lockstep:  # the stack keeps simulated time: so does the watchdog
+            with self._lock:
+                fresh = self._command_sim is not None and \
+                    self.world.time - self._command_sim <= self.p['cmd_vel_timeout_s']
+                return self._command if fresh else (0.0, 0.0)
         timeout = self.p['cmd_vel_timeout_s'] / (self.p['realtime_factor']
                                                  if self.p['realtime'] else 1.0)
         with self._lock:
             fresh = self._command_wall is not None and \
                 time.monotonic() - self._command_wall <= timeout
             return self._command if fresh else (0.0, 0.0)
+
+    def _on_detections(self, data: bytes) -> None:
+        stamp = serialized_stamp_ns(data, Detection2DArray)
+        with self._answered:
+            self._newest_detections = max(self._newest_detections, stamp)
+            self._answered.notify_all()
+
+    def _on_safety_state(self, msg: DiagnosticStatus) -> None:
+        values = {kv.key: kv.value for kv in msg.values}
+        change = (values.get('state', ''), values.get('reason', msg.message))
+        try:
+            decided = float(values.get('time', '-inf'))
+        except ValueError:
+            decided = -math.inf
+        with self._answered:
+            self._safety_heard = True
+            self._safety_time = max(self._safety_time, decided)
+            if change[0] != self._safety_last:
+                self._safety_last = change[0]
+                self._safety_changes.append(change)
+            self._answered.notify_all()
+
+    # --- lockstep ----------------------------------------------------------------------------
+
+    def _graph_problem(self) -> str:
+        """Say what of the lockstep nodes' topics the graph does not show yet ('' if none)."""
+        waited = set(self.p['lockstep_nodes'])
+        for topic in stack.TOPICS:
+            name = self.resolve_topic_name(topic.name)
+            for role, nodes, infos in (
+                    ('publish', topic.publishers, self.get_publishers_info_by_topic),
+                    ('subscribe to', topic.subscribers, self.get_subscriptions_info_by_topic)):
+                missing = (waited & set(nodes)) - {i.node_name for i in infos(name)}
+                if missing:
+                    return f'{", ".join(sorted(missing))} does not {role} {name} yet'
+        return ''
+
+    def _wait_for_stack(self) -> None:
+        """Hold time at zero, publishing, until the stack is up; RuntimeError after a timeout."""
+        deadline = time.monotonic() + self.p['lockstep_start_timeout_s']
+        problem = 'not checked'
+        while not self._stop.is_set():
+            stamp = int(round(self.world.time * 1e9))
+            self.pub_clock.publish(Clock(clock=stamp_from_ns(stamp)))
+            self._publish_odom(stamp)
+            self._publish_scan(stamp)
+            self._publish_camera(stamp, record=False)
+            problem = self._graph_problem()
+            with self._answered:
+                if not problem and 'detector' in self.p['lockstep_nodes'] and \
+                        self._newest_detections < stamp:
+                    problem = 'no detections yet'
+                if not problem and 'safety' in self.p['lockstep_nodes'] and \
+                        not self._safety_heard:
+                    problem = 'no safety/state yet'
+            if not problem:
+                self.get_logger().info('lockstep: the stack is up; simulated time starts')
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f'lockstep: the stack was not up after '
+                                   f'{self.p["lockstep_start_timeout_s"]:g} s: {problem}')
+            self._stop.wait(0.1)
+
+    def _wait_for_safety(self, now: float) -> None:
+        """Wait until the gate decided at `now - lockstep_lag_s` or later (or a timeout)."""
+        if 'safety' not in self.p['lockstep_nodes']:
+            return
+        wanted = now - self.p['lockstep_lag_s'] - 1e-6
+        start = time.monotonic()
+        with self._answered:
+            if self._safety_time >= wanted:
+                return
+            answered = self._answered.wait_for(
+                lambda: self._safety_time >= wanted or self._stop.is_set(),
+                self.p['lockstep_timeout_s'])
+        self.lockstep_wait_s += time.monotonic() - start
+        if not answered:
+            self.lockstep_misses += 1
+            self.get_logger().warn(f'lockstep: the safety gate had not decided at {wanted:.3f} s '
+                                   f'after {self.p["lockstep_timeout_s"]:g} s; going on',
+                                   throttle_duration_sec=2.0)
+
+    def _wait_for_detections(self, stamp: int) -> None:
+        """Wait until the detections of the frame stamped `stamp` came back (or a timeout)."""
+        if 'detector' not in self.p['lockstep_nodes']:
+            return
+        start = time.monotonic()
+        with self._answered:
+            answered = self._answered.wait_for(
+                lambda: self._newest_detections >= stamp or self._stop.is_set(),
+                self.p['lockstep_timeout_s'])
+        self.lockstep_wait_s += time.monotonic() - start
+        if not answered:
+            self.lockstep_misses += 1
+            self.get_logger().warn(f'lockstep: no detections of the frame at {stamp / 1e9:.3f} s '
+                                   f'after {self.p["lockstep_timeout_s"]:g} s; going on',
+                                   throttle_duration_sec=2.0)
 
     # --- the simulation loop -----------------------------------------------------------------
 
@@ -193,8 +340,17 @@ class SimulatorNode(Node):
         periods = {'odom': 1.0 / p['odom_rate_hz'], 'scan': 1.0 / p['scan_rate_hz'],
                    'camera': 1.0 / p['camera_rate_hz'], 'truth': 1.0 / p['ground_truth_rate_hz']}
         due = dict.fromkeys(periods, 0.0)
+        if self.lockstep:
+            self._wait_for_stack()
+        last_frame = None  # stamp of the newest camera frame published
         wall_start, sim_start = time.monotonic(), world.time
+        lag_ns = int(round(p['lockstep_lag_s'] * 1e9))
         while not self._stop.is_set() and world.time < self.duration - 1e-9:
+            if self.lockstep:
+                self._wait_for_safety(world.time)
+                if last_frame is not None and last_frame <= world.time * 1e9 - lag_ns:
+                    self._wait_for_detections(last_frame)
+            self._record_safety()
             world.set_command(*self._current_command())
             world.step(tick)
             now = world.time
@@ -207,7 +363,10 @@ class SimulatorNode(Node):
                 self._publish_scan(stamp)
                 due['scan'] += periods['scan']
             if now >= due['camera'] - 1e-9:
+                if self.lockstep and last_frame is not None:
+                    self._wait_for_detections(last_frame)
                 self._publish_camera(stamp)
+                last_frame = stamp
                 due['camera'] += periods['camera']
             if self.recorder is not None and now >= due['truth'] - 1e-9:
                 self.recorder.step()
@@ -220,11 +379,22 @@ class SimulatorNode(Node):
                     self._stop.wait(ahead)
         self._finish()
 
+    def _record_safety(self) -> None:
+        with self._lock:
+            changes, self._safety_changes = self._safety_changes, []
+        if self.recorder is not None:
+            for state, reason in changes:
+                self.recorder.event('safety', state=state, reason=reason)
+
     def _finish(self) -> None:
         summary = None
         if self.recorder is not None:
-            summary = self.recorder.close({'realtime_factor': round(
-                self.realtime_factor_measured, 3), 'commands_rejected': self.rejected})
+            extra = {'realtime_factor': round(self.realtime_factor_measured, 3),
+                     'commands_rejected': self.rejected}
+            if self.lockstep:
+                extra.update({'lockstep_misses': self.lockstep_misses,
+                              'lockstep_wait_s': round(self.lockstep_wait_s, 3)})
+            summary = self.recorder.close(extra)
         collisions = len(self.world.collisions)
         self.get_logger().info(
             f'{self.scenario.name} done at t={self.world.time:.2f} s: {collisions} collisions, '
@@ -280,17 +450,24 @@ class SimulatorNode(Node):
         msg.angle_min, msg.angle_max = float(angles[keep][0]), float(angles[keep][-1])
         return ranges[keep]
 
-    def _publish_camera(self, stamp: int) -> None:
+    def _publish_camera(self, stamp: int, record: bool = True) -> None:
         p = self.p
-        want_boxes = self.recorder is not None and p['ground_truth_boxes']
+        want_boxes = record and self.recorder is not None and p['ground_truth_boxes']
+        want_rgb, want_depth = True, p['depth_enabled']
+        if p['render_subscribed_only']:
+            want_rgb = self.pub_image.get_subscription_count() > 0
+            want_depth = want_depth and self.pub_depth.get_subscription_count() > 0
+            if not (want_rgb or want_depth or want_boxes):
+                return
         start = time.perf_counter()
-        frame = self.world.render(rgb=True, depth=p['depth_enabled'], boxes=want_boxes)
+        frame = self.world.render(rgb=want_rgb, depth=want_depth, boxes=want_boxes)
         self.render_ms = (time.perf_counter() - start) * 1000  # colour, depth, boxes
         header = self._header(stamp, self.frames['camera'])
         info = calibration_to_camera_info(self.calibration, header)
         # Each camera_info first, so a listener has the intrinsics when its image arrives.
-        self.pub_info.publish(info)
-        self.pub_image.publish(numpy_to_image(frame.rgb, 'rgb8', header))
+        if frame.rgb is not None:
+            self.pub_info.publish(info)
+            self.pub_image.publish(numpy_to_image(frame.rgb, 'rgb8', header))
         if frame.depth is not None:
             self.pub_depth_info.publish(info)
             self.pub_depth.publish(numpy_to_image(frame.depth, '32FC1', header))

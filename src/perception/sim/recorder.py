@@ -26,7 +26,8 @@ class GroundTruthRecorder:
     Writes the ground truth of a run, one JSON object per line.
 
     Records: 'scenario' (layout), 'step' (poses, distances), 'frame' (boxes in a camera frame),
-    'collision', and a final 'summary'.
+    'collision', 'safety' (the gate's state as the simulator heard it change), and a final
+    'summary'.
     """
 
     def __init__(self, path: str, world: World):
@@ -62,6 +63,10 @@ class GroundTruthRecorder:
                          'class': event.kind, 'speed': round(event.speed, 3)})
         self._collisions_written = len(self.world.collisions)
         return record
+
+    def event(self, kind: str, **values) -> None:
+        """Record something that happened now (kind 'safety': the gate's state changed)."""
+        self._write({'type': kind, 't': round(self.world.time, 4), **values})
 
     def frame(self, stamp_ns: int, boxes: List[dict]) -> None:
         """Record the ground-truth boxes of a published camera frame."""
