@@ -169,3 +169,15 @@ def test_the_commit_window_rolls_back_a_failing_model(feed, reason):
         t += 0.1
     assert verdict is not None and verdict[0] is False and reason in verdict[1], verdict
     assert t < 5.0  # found within the first seconds of the failure, not at the window's end
+
+
+@pytest.mark.parametrize('ms,keep', [(140.0, True), (160.0, False)])
+def test_over_the_budget_the_commit_window_compares_with_the_previous_model(ms, keep):
+    watch = CommitWatch(window_s=10.0, budget_ms=50.0, started=0.0)
+    for i in range(101):
+        watch.frame(i * 0.1, ms)
+        watch.compare(3, 3, 100.0)      # the previous model, in shadow
+        verdict = watch.verdict(i * 0.1)
+        if verdict is not None:
+            break
+    assert verdict[0] is keep, verdict

@@ -41,9 +41,9 @@ def test_matching_is_one_to_one_by_class_and_overlap():
     assert match(dets(), dets(PERSON), 0.5) == 0
 
 
-def feed(run, frames, active, candidate, ms=10.0):
+def feed(run, frames, active, candidate, ms=10.0, active_ms=None):
     for _ in range(frames):
-        run.add(dets(*active), dets(*candidate), ms)
+        run.add(dets(*active), dets(*candidate), ms, active_ms)
 
 
 def test_an_agreeing_fast_candidate_is_promoted_only_after_enough_frames():
@@ -102,3 +102,19 @@ def test_a_clearly_too_slow_candidate_is_rejected_after_a_few_frames():
     feed(run, 1, [PERSON], [PERSON], 400.0)
     decision = run.decision()
     assert not decision.promote and 'more than twice the frame budget' in decision.reasons[0]
+
+
+@pytest.mark.parametrize('ms,active_ms,promote', [
+    (140.0, 100.0, True), (160.0, 100.0, False), (40.0, 10.0, True), (70.0, 40.0, False)])
+def test_a_candidate_over_the_budget_is_held_to_the_serving_models_latency(ms, active_ms,
+                                                                           promote):
+    # Within the budget of 50 ms is always fast enough; over it, the candidate's median may
+    # be up to 1.5 times the active model's on the same frames, no more.
+    run = ShadowRun(ShadowPolicy(min_frames=20, min_detections=20, frame_budget_ms=50.0))
+    feed(run, 20, [PERSON, PALLET], [PERSON, PALLET], ms, active_ms)
+    decision = run.decision()
+    assert decision.promote is promote, decision
+    if not promote:
+        assert f'more than 1.5 times the {active_ms:.1f} ms of the model serving' in \
+            decision.reasons[0]
+    assert decision.figures['active_latency_p95_ms'] == active_ms

@@ -37,6 +37,7 @@ import numpy as np
 
 from perception.core import bundle as bundles
 from perception.core.model_store import ModelStore, StoreError
+from perception.core.shadow import latency_problem
 
 #: Files an OTA agent is still writing: never taken from the inbox.
 PARTIAL_SUFFIXES = ('.part', '.tmp', '.partial', '.download')
@@ -155,15 +156,17 @@ class CommitWatch:
 
     def __init__(self, window_s: float, budget_ms: float, started: float,
                  max_consecutive_errors: int = 3, max_count_ratio: float = 3.0,
-                 min_compared: int = 30):
+                 min_compared: int = 30, max_latency_ratio: float = 1.5):
         self.window_s, self.budget_ms, self.started = window_s, budget_ms, started
         self.max_consecutive_errors = max_consecutive_errors
         self.max_count_ratio = max_count_ratio
         self.min_compared = min_compared
+        self.max_latency_ratio = max_latency_ratio
         self.frames = self.errors = self.consecutive = 0
         self.last_error = ''
         self.first_failure: Optional[float] = None
         self.latencies: Deque[float] = deque(maxlen=30)
+        self.previous_latencies: Deque[float] = deque(maxlen=30)
         self.new_count = self.old_count = self.compared = 0
 
     def frame(self, now: float, latency_ms: Optional[float], error: str = '') -> None:
@@ -179,9 +182,12 @@ class CommitWatch:
             self.consecutive = 0
             self.latencies.append(float(latency_ms))
 
-    def compare(self, new_count: int, old_count: int) -> None:
+    def compare(self, new_count: int, old_count: int,
+                old_ms: Optional[float] = None) -> None:
         """Take one frame both the new and the previous model saw (the previous in shadow)."""
         self.compared += 1
+        if old_ms is not None:
+            self.previous_latencies.append(float(old_ms))
         self.new_count += new_count
         self.old_count += old_count
 
@@ -193,10 +199,10 @@ class CommitWatch:
         if self.frames >= 10 and self.errors > 0.2 * self.frames:
             return False, f'{self.errors} of {self.frames} frames failed: {self.last_error}'
         if len(self.latencies) >= 20:
-            p95 = float(np.percentile(self.latencies, 95))
-            if p95 > self.budget_ms:
-                return False, (f'inference p95 {p95:.1f} ms exceeds the frame budget of '
-                               f'{self.budget_ms:g} ms')
+            slow = latency_problem(self.budget_ms, list(self.latencies),
+                                   list(self.previous_latencies), self.max_latency_ratio)
+            if slow:
+                return False, slow
         if self.compared >= self.min_compared and self.new_count + self.old_count >= 20:
             ratio = (self.new_count + 1) / (self.old_count + 1)
             if not 1 / self.max_count_ratio <= ratio <= self.max_count_ratio:
