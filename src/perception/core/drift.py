@@ -126,22 +126,23 @@ class Finding:
     stat: str
     reference_low: float
     reference_high: float
-    window_mean: float
-    outside: float       # share of the window's frames outside the range
+    window_mean: float   # mean of the recent frames outside the range
+    outside: float       # share of the recent frames outside the range
     psi: Optional[float]
+    direction: str = 'above'   # where most of those frames fell: above or below
 
     def describe(self) -> str:
         """Return one line for people."""
-        where = 'above' if self.window_mean > self.reference_high else 'below'
-        return (f'{self.stat} {self.window_mean:.3f}, {where} the reference range '
+        return (f'{self.stat} {self.direction} the reference range '
                 f'[{self.reference_low:.3f}, {self.reference_high:.3f}] in '
-                f'{100 * self.outside:.0f}% of recent frames')
+                f'{100 * self.outside:.0f}% of recent frames (their mean {self.window_mean:.3f})')
 
     def as_dict(self) -> Dict[str, object]:
         """Return the finding as plain data (events, reports)."""
         return {'stat': self.stat, 'reference_low': self.reference_low,
                 'reference_high': self.reference_high,
                 'window_mean': round(self.window_mean, 4), 'outside': round(self.outside, 3),
+                'direction': self.direction,
                 'psi': None if self.psi is None else round(self.psi, 3)}
 
 
@@ -183,11 +184,14 @@ class DriftMonitor:
             if not alarmed:
                 continue
             ref, values = self.reference[name], list(self.window[name])
-            recent = list(self.outside[name])[-50:]
+            recent = list(zip(values[-50:], list(self.outside[name])[-50:]))
+            outside = [v for v, out in recent if out] or [v for v, _ in recent]
+            above = sum(v > ref['high'] for v in outside)
             out.append(Finding(name, float(ref['low']), float(ref['high']),
-                               float(np.mean(values[-50:])),
-                               sum(recent) / max(len(recent), 1),
-                               psi(ref, values) if len(values) >= 20 else None))
+                               float(np.mean(outside)),
+                               sum(o for _, o in recent) / max(len(recent), 1),
+                               psi(ref, values) if len(values) >= 20 else None,
+                               'above' if 2 * above >= len(outside) else 'below'))
         return out
 
     def scores(self) -> Dict[str, Optional[float]]:

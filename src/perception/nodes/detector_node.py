@@ -234,6 +234,18 @@ class DetectorNode(Node):
                              f'the shipped {self.shipped}', {}))
         return self._load(self.shipped, None)
 
+    def _renew_drift(self, old: Serving) -> None:
+        """Judge drift against the new model's reference (the same monitor if it is the same)."""
+        reference = self.serving.manifest.extra.get('drift_reference')
+        if reference == old.manifest.extra.get('drift_reference'):
+            return
+        self.drift = self._drift_monitor(self.serving)
+        if self.drift_alarm:
+            gone, self.drift_alarm = sorted(self.drift_alarm), {}
+            self._event(lc.Event('drift_cleared', 'OK', f'version {self.serving.version} has a '
+                                 'reference of its own: drift is judged afresh',
+                                 {'stats': ', '.join(gone), 'stamp': ''}))
+
     def _drift_monitor(self, serving: Serving) -> Optional[DriftMonitor]:
         reference = serving.manifest.extra.get('drift_reference')
         if not isinstance(reference, dict) or not reference:
@@ -287,8 +299,8 @@ class DetectorNode(Node):
             if self._pending is not None:  # between two frames: the swap drops nothing
                 with self._lock:
                     dropped_before = self.dropped
-                self.serving, self._pending = self._pending, None
-                self.drift = self._drift_monitor(self.serving)
+                old, self.serving, self._pending = self.serving, self._pending, None
+                self._renew_drift(old)
                 self.swaps.append({'version': self.serving.version, 'dropped_before':
                                    dropped_before, 'last_stamp': last_stamp})
                 self._swapped.set()
@@ -323,7 +335,8 @@ class DetectorNode(Node):
                                                (watch is not None and self.previous)):
                 now = time.monotonic()
                 if now >= self._shadow_next:  # the newest frame only; the budget decides how often
-                    self._shadow_frame = (image, msg.encoding == 'rgb8', found, serving)
+                    self._shadow_frame = (image, msg.encoding == 'rgb8', found, serving,
+                                          serving.detector.timings['inference_ms'])
 
     def _score_cut(self, serving: Serving):
         score, _, _ = self.thresholds
@@ -398,13 +411,16 @@ class DetectorNode(Node):
         while not self._stop.wait(0.05):
             try:
                 now = time.monotonic()
-                if now >= next_inbox:
+                # One update at a time: bundles wait in the inbox while a candidate is in
+                # shadow or a promoted model in its commit window.
+                if now >= next_inbox and self.shadow is None and self.watch is None:
                     next_inbox = now + p['inbox_period_s']
                     for path in self.lifecycle.inbox.ready():
                         event = self.lifecycle.offer(path)
                         self._event(event)
                         if event.name == 'model_installed':
                             self._begin_shadow(policy)
+                            break
                 self._shadow_step()
                 self._decide()
             except Exception as exc:  # noqa: B902 - the lifecycle must not end the node
@@ -440,7 +456,7 @@ class DetectorNode(Node):
         if frame is None:
             return
         self._shadow_frame = None
-        image, rgb, found, served_by = frame
+        image, rgb, found, served_by, served_ms = frame
         _, iou, most = self.thresholds
         other = self.candidate if self.shadow is not None else self.previous
         if other is None or (self.shadow is None and self.watch is None):
@@ -460,9 +476,10 @@ class DetectorNode(Node):
             if error:
                 self.shadow.fail(f'inference failed in shadow: {error}')
             else:
-                self.shadow.add(found, theirs, other.detector.timings['inference_ms'])
+                self.shadow.add(found, theirs, other.detector.timings['inference_ms'],
+                                served_ms)
         elif self.watch is not None and theirs is not None:
-            self.watch.compare(len(found), len(theirs))
+            self.watch.compare(len(found), len(theirs), other.detector.timings['inference_ms'])
 
     def _decide(self) -> None:
         if self.shadow is not None:
