@@ -82,6 +82,14 @@ def test_base_parses():
     (('speed: 1.0', 'speed: .nan'), 'speed: must be finite'),
     (('waypoints: [[8, 0]]', 'waypoints: [[8]]'), r'waypoints\[0\]: expected \[x, y\]'),
     (('floor_x: [0, 10]', 'floor_x: [10, 0]'), r'must be \[min, max\]'),
+    (('duration_s: 5\n', 'duration_s: 5\nlighting: {schedule: [{at_s: 9, level: 2}]}\n'),
+     r'lighting.schedule\[0\].at_s'),
+    (('duration_s: 5\n', 'duration_s: 5\nlighting: {schedule: [{at_s: 1, level: 9}]}\n'),
+     r'lighting.schedule\[0\].level'),
+    (('duration_s: 5\n', 'duration_s: 5\nlighting: {schedule: [{at_s: 1}]}\n'),
+     r'missing field lighting.schedule\[0\].level'),
+    (('duration_s: 5\n', 'duration_s: 5\nlighting: {schedule: [{at_s: 3, level: 1}, '
+      '{at_s: 2, level: 2}]}\n'), 'lighting.schedule must be in time order'),
 ])
 def test_bad_files_name_the_key(edit, message):
     with pytest.raises(ScenarioError, match=message):
@@ -134,3 +142,10 @@ def test_geometry():
     assert geometry.polygons_overlap(a, c) and geometry.polygon_distance(a, c) == 0.0
     circle = geometry.circle_polygon((0, 5), 1.0)
     assert geometry.polygon_distance(a, circle) == pytest.approx(3.0, abs=0.05)
+
+
+def test_a_lighting_schedule_gives_the_level_at_each_time():
+    scenario = parse(BASE.replace('duration_s: 5\n', 'duration_s: 5\nlighting: {level: 0.5, '
+                                  'schedule: [{at_s: 1, level: 2}, {at_s: 3, level: 1}]}\n'))
+    assert [scenario.light_level_at(t) for t in (0.0, 0.99, 1.0, 2.5, 3.0, 5.0)] == \
+        [0.5, 0.5, 2.0, 2.0, 1.0, 1.0]

@@ -184,3 +184,17 @@ def test_people_walk_their_path_when_triggered():
     w.set_command(0.0, 0.0)
     w.step(6.5)
     assert w.ground_truth()['objects']['walker']['y'] == pytest.approx(-3.0)  # walked across
+
+
+def test_the_light_changes_when_the_schedule_says():
+    lit = ROOM.replace('duration_s: 10\n', 'duration_s: 10\nlighting: {level: 1.0, schedule: '
+                       '[{at_s: 1.0, level: 2.0}]}\n')
+    w = world(lit)
+    try:
+        w.step(0.5)
+        before = float(w.render(depth=False).rgb.mean())
+        w.step(1.0)
+        after = float(w.render(depth=False).rgb.mean())
+    finally:
+        w.close()
+    assert after > 1.4 * before, (before, after)

@@ -391,6 +391,11 @@ def world_sdf(scenario: Scenario, gazebo: str = 'harmonic', max_speed: float = 1
                          f'{start:.2f} s, when the robot driving its route undisturbed comes '
                          f'within {within:g} m of its first point')
         _actor(world, actor, start)
+    for at, level in scenario.light_schedule:
+        # A world's lights are fixed in SDF; Gazebo changes them only through its light_config
+        # service while running.
+        notes.append(f'lighting change to level {level:g} at {at:g} s: not in the world (its '
+                     'lights keep the starting level)')
     for fault in scenario.faults:
         notes.append(f'fault {fault.effect} of the {fault.sensor} from {fault.from_s:g} s: '
                      'not simulated in Gazebo')
