@@ -541,6 +541,16 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the MQTT login and TLS options (shared with `perception model offer`)."""
+    parser.add_argument('--username', default='')
+    parser.add_argument('--password-file', default='',
+                        help='file holding the MQTT password (never on the command line)')
+    parser.add_argument('--tls-ca', default='', help='CA file (PEM): connect over TLS')
+    parser.add_argument('--tls-cert', default='', help='client certificate (PEM)')
+    parser.add_argument('--tls-key', default='', help='client key (PEM)')
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of `perception fleet` to its parser."""
     parser.add_argument('action', nargs='?', default='collect', choices=('collect', 'report'),
@@ -551,10 +561,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--prefix', default='perception', help='topic prefix of the robots')
     parser.add_argument('--client-id', default='perception-fleet',
                         help='MQTT client id; its session keeps messages while away')
-    parser.add_argument('--username', default='')
-    parser.add_argument('--password-file', default='')
-    parser.add_argument('--tls-ca', default='', help='CA file (PEM): connect over TLS')
-    parser.add_argument('--tls-cert', default='', help='client certificate (PEM)')
-    parser.add_argument('--tls-key', default='', help='client key (PEM)')
+    add_connection_arguments(parser)
     parser.add_argument('--duration', type=float, default=0.0,
                         help='collect for this many seconds (default: until Ctrl-C)')

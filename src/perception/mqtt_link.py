@@ -78,6 +78,14 @@ def json_properties() -> Properties:
     return properties
 
 
+def binary_properties(content_type: str) -> Properties:
+    """Return the MQTT 5 properties of a binary publication of a content type."""
+    properties = Properties(PacketTypes.PUBLISH)
+    properties.ContentType = content_type
+    properties.PayloadFormatIndicator = 0
+    return properties
+
+
 def _reason_text(reason) -> str:
     return getattr(reason, 'getName', lambda: str(reason))() if reason is not None else ''
 
@@ -220,14 +228,14 @@ class MqttLink:
 
     # --- sending -----------------------------------------------------------------------------
 
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False
-                ) -> Optional[int]:
-        """Hand a message to paho; return its mid, or None when not connected."""
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
+                properties: Optional[Properties] = None) -> Optional[int]:
+        """Hand a message (JSON unless properties say else) to paho; its mid, or None."""
         client = self._client
         if client is None or not self.connected:
             return None
         info = client.publish(topic, payload, qos=qos, retain=retain,
-                              properties=json_properties())
+                              properties=properties or json_properties())
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return None
         return info.mid

@@ -16,9 +16,10 @@
 The telemetry node's worker thread: outbox, encoding and sending, off the ROS callbacks.
 
 The node hands it jobs (a summary, an event, possibly with a camera frame to encode) and reads
-its figures; paho's thread hands it connection events, acknowledgements and requests. Only this
-thread writes the outbox and encodes images, so no ROS callback waits for the disk, the network
-or a JPEG encoder.
+its figures; paho's thread hands it connection events, acknowledgements, requests and model
+offers. Only this thread writes the outbox, encodes images and writes offered bundles into the
+detector's inbox, so neither a ROS callback nor paho's network thread (which acknowledges what
+arrives) waits for the disk, the network or a JPEG encoder.
 
 Per pass it records new jobs (committed to the outbox before anything is sent), deletes what
 the broker acknowledged, then sends what waits, events first and oldest first, as far as the
@@ -27,6 +28,7 @@ in-flight limit and the byte rate allow.
 
 from collections import deque
 from dataclasses import dataclass, field
+import hashlib
 import os
 import queue
 import socket
@@ -37,6 +39,7 @@ from typing import Callable, Deque, Dict, List, Optional, Tuple
 
 import psutil
 
+from perception.core import model_offer as offers
 from perception.core import telemetry as tm
 from perception.core.outbox import BULK_PRIORITY, EVENT_PRIORITY, Outbox, OutboxError
 from perception.mqtt_link import LinkConfig, MqttLink
@@ -83,6 +86,10 @@ class WorkerConfig:
     request_min_interval_s: float
     process_scope: str
     flush_s: float = 1.5
+    #: Model bundles published on <prefix>/<robot>/model go into this inbox ('' = not taken).
+    model_inbox: str = ''
+    model_offer_max_bytes: int = 0
+    model_inbox_max: int = 1
 
 
 class ProcessSampler:
@@ -145,8 +152,11 @@ class TelemetryWorker:
         self.inbox: queue.Queue = queue.Queue()
         self.boot = tm.new_id()[:12]
         self.topics = {kind: tm.topic(config.prefix, config.robot, kind) for kind in tm.KINDS}
+        subscriptions = [(self.topics['request'], 1)]
+        if config.model_inbox:
+            subscriptions.append((self.topics['model'], 1))
         self.link = MqttLink(link_config, self.inbox.put, will=self._will,
-                             subscriptions=[(self.topics['request'], 1)])
+                             subscriptions=subscriptions)
         self.bucket = tm.TokenBucket(config.drain_bytes_per_s,
                                      max(config.drain_bytes_per_s, 4096.0), time.monotonic())
         self.sampler = ProcessSampler(config.process_scope)
@@ -159,6 +169,7 @@ class TelemetryWorker:
         self._maybe_pending = True
         self._last_request = -float('inf')
         self.requests = {'served': 0, 'rejected': 0, 'last_rejected': ''}
+        self.offers = {'received': 0, 'refused': 0, 'last_refused': ''}
         self.problems: Dict[str, str] = {}
         self.stats: Dict[str, object] = {}
         self._stop = threading.Event()
@@ -263,6 +274,9 @@ class TelemetryWorker:
                 self._candidates.clear()
                 self.link.publish(self.topics['status'], self._status('online', '')[1],
                                   retain=True)
+            elif kind == 'message' and item[1] == self.topics['model'] and \
+                    self.config.model_inbox:
+                self._on_model_offer(item[2], item[3])
             elif kind == 'message':
                 self._on_request(item[1], item[2])
             elif kind == 'state':
@@ -360,6 +374,34 @@ class TelemetryWorker:
         data = tm.jpeg(image, encoding, width, height, self.config.jpeg_quality)
         return tm.image_field(data, 'jpeg', width, height, stamp=stamp)
 
+    # --- model offers ----------------------------------------------------------------------------
+
+    def _on_model_offer(self, payload: bytes, retained: bool) -> None:
+        """Put an offered bundle into the detector's inbox, or refuse it; an event says which."""
+        body = {'bytes': len(payload)}
+        if payload:
+            body['sha256'] = hashlib.sha256(payload).hexdigest()
+        try:
+            if retained:
+                # Offered again on every connection, and to robots yet to come: never taken.
+                raise offers.OfferRefused(offers.RETAINED, 'a retained offer (publish bundles '
+                                          'without retain)')
+            done = offers.deliver(payload, self.config.model_inbox,
+                                  self.config.model_offer_max_bytes, self.config.model_inbox_max)
+        except Exception as exc:  # noqa: B902 - a refused offer, never a crash
+            reason = exc.reason if isinstance(exc, offers.OfferRefused) else 'error'
+            self.offers['refused'] += 1
+            self.offers['last_refused'] = f'{reason}: {exc}'[:160]
+            body.update(event='model_offer_refused', level='WARN', reason=reason,
+                        message=str(exc)[:300] or type(exc).__name__)
+        else:
+            self.offers['received'] += 1
+            body.update(event='model_offer_received', level='OK', file=done.file,
+                        inbox=self.config.model_inbox, version=done.version, model=done.model,
+                        key_id=done.key_id, message=f'{done.file} put in the inbox; the '
+                        'detector verifies and installs it')
+        self._record(Job('event', body, time.time()))
+
     # --- sending -----------------------------------------------------------------------------
 
     @staticmethod
@@ -420,7 +462,9 @@ class TelemetryWorker:
                 'dropped': {k.split('.', 1)[1]: v for k, v in counters.items()
                             if k.startswith('dropped.')},
                 'connected': self.link.connected, 'requests_served': self.requests['served'],
-                'requests_rejected': self.requests['rejected']}
+                'requests_rejected': self.requests['rejected'],
+                'model_offers_received': self.offers['received'],
+                'model_offers_refused': self.offers['refused']}
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
@@ -436,6 +480,7 @@ class TelemetryWorker:
                       'inflight': len(self.inflight), 'connected': self.link.connected,
                       'problem': self.link.problem, 'problem_is_error':
                       self.link.problem_is_error, 'requests': dict(self.requests),
+                      'offers': dict(self.offers),
                       'problems': dict(self.problems), 'recovered': self.outbox.recovered,
                       'unwritten': len(self._unwritten),
                       'unwritten_dropped': self.unwritten_dropped}

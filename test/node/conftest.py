@@ -14,9 +14,13 @@
 
 """Fixtures of the node tests."""
 
+import os
+import shutil
+
 import pytest
 
-from support import NodeStarter
+from perception.core import bundle as bundles
+from support import constant_manifest, NodeStarter, SCENE
 
 
 @pytest.fixture
@@ -50,3 +54,40 @@ def brokers(tmp_path):
     yield make
     for broker in made:
         broker.stop(kill=True)
+
+
+@pytest.fixture
+def detector_lifecycle(tmp_path):
+    """
+    Keys, the shipped model and a detector starter with the lifecycle switched on.
+
+    Yields start(**params) -> the detector's process, offer(manifest, version) -> the bundle
+    dropped into its inbox, and dir, shipped, private (the signing key), public, model_dir.
+    """
+    private, public = str(tmp_path / 'k.pem'), str(tmp_path / 'k.pub')
+    bundles.keygen(private, public)
+    shipped = constant_manifest(tmp_path, 'shipped', SCENE)
+    starter = NodeStarter('detector_node', tmp_path)
+    model_dir = str(tmp_path / 'models')
+
+    def start(**params):
+        settings = {'model_manifest': shipped, 'trusted_keys': public, 'model_dir': model_dir,
+                    'inbox_period_s': 0.2, 'shadow_min_frames': 20, 'shadow_cpu_share': 1.0,
+                    'commit_window_s': 4.0, 'frame_budget_ms': 500.0}
+        settings.update(params)
+        args = []
+        for key, value in settings.items():
+            args += ['-p', f'{key}:={value}']
+        return starter(*args)
+
+    def offer(manifest, version, key=private, name=None):
+        path = str(tmp_path / (name or f'offer{version}.bundle'))
+        bundles.make_bundle(manifest, version, key, path)
+        inbox = os.path.join(model_dir, 'inbox')
+        os.makedirs(inbox, exist_ok=True)
+        shutil.copy(path, inbox)
+        return path
+
+    yield {'start': start, 'offer': offer, 'dir': tmp_path, 'shipped': shipped,
+           'private': private, 'public': public, 'model_dir': model_dir}
+    starter.kill_all()

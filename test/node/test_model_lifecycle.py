@@ -32,7 +32,7 @@ from perception.core.drift import build_reference, image_stats
 from perception.core.model_store import ModelStore
 from perception.modeltools import faults
 from perception.qos import RELIABLE_QOS, SENSOR_QOS
-from support import constant_manifest, LABELS, NodeStarter, SCENE, Spinner, wait_until
+from support import constant_manifest, LABELS, SCENE, Spinner, wait_until
 
 pytestmark = pytest.mark.node
 
@@ -97,35 +97,9 @@ def robot(ros_context):
 
 
 @pytest.fixture
-def setup(tmp_path):
+def setup(detector_lifecycle):
     """Keys, the shipped model and a detector starter with the lifecycle switched on."""
-    private, public = str(tmp_path / 'k.pem'), str(tmp_path / 'k.pub')
-    bundles.keygen(private, public)
-    shipped = constant_manifest(tmp_path, 'shipped', SCENE)
-    starter = NodeStarter('detector_node', tmp_path)
-    model_dir = str(tmp_path / 'models')
-
-    def start(**params):
-        settings = {'model_manifest': shipped, 'trusted_keys': public, 'model_dir': model_dir,
-                    'inbox_period_s': 0.2, 'shadow_min_frames': 20, 'shadow_cpu_share': 1.0,
-                    'commit_window_s': 4.0, 'frame_budget_ms': 500.0}
-        settings.update(params)
-        args = []
-        for key, value in settings.items():
-            args += ['-p', f'{key}:={value}']
-        return starter(*args)
-
-    def offer(manifest, version, key=private, name=None):
-        path = str(tmp_path / (name or f'offer{version}.bundle'))
-        bundles.make_bundle(manifest, version, key, path)
-        inbox = os.path.join(model_dir, 'inbox')
-        os.makedirs(inbox, exist_ok=True)
-        shutil.copy(path, inbox)
-        return path
-
-    yield {'start': start, 'offer': offer, 'dir': tmp_path, 'shipped': shipped,
-           'private': private, 'model_dir': model_dir}
-    starter.kill_all()
+    return detector_lifecycle
 
 
 def derived(setup, name, make):

@@ -173,9 +173,30 @@ def read_bundle(path: str) -> Bundle:
         raise BundleError(f'cannot read bundle {path}: {exc.strerror}') from None
     if size > MAX_BYTES:
         raise BundleError(f'{path} is {size} bytes, more than a bundle may be ({MAX_BYTES})')
+    try:
+        with open(path, 'rb') as stream:
+            return _parse(stream, path)
+    except OSError as exc:
+        raise BundleError(f'cannot read bundle {path}: {exc.strerror}') from None
+
+
+def parse_bundle(data: bytes, name: str) -> Bundle:
+    """
+    Read a bundle held in memory (an MQTT payload) as read_bundle reads a file.
+
+    Only its form is checked, which needs no key: whether a trusted key signed it is verify's
+    question, asked by the detector.
+    """
+    if len(data) > MAX_BYTES:
+        raise BundleError(f'{name} is {len(data)} bytes, more than a bundle may be '
+                          f'({MAX_BYTES})')
+    return _parse(io.BytesIO(data), name)
+
+
+def _parse(stream, path: str) -> Bundle:
     members = {}
     try:
-        with tarfile.open(path, 'r:') as archive:
+        with tarfile.open(fileobj=stream, mode='r:') as archive:
             for info in archive:
                 if info.name not in MEMBERS or not info.isreg() or info.name in members:
                     raise BundleError(f'{path} holds {info.name!r}: a bundle holds exactly '

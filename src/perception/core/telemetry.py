@@ -37,8 +37,10 @@ import numpy as np
 #: Version of the payloads' layout; a receiver refuses what it does not know.
 SCHEMA = 1
 
-#: The kinds of message, each under its own topic: <prefix>/<robot>/<kind>.
-KINDS = ('status', 'summary', 'event', 'snapshot', 'request')
+#: The kinds of message, each under its own topic: <prefix>/<robot>/<kind>. The robot sends the
+#: first four; `request` (a snapshot asked for) and `model` (a model bundle's bytes, for the
+#: detector's inbox) come to it.
+KINDS = ('status', 'summary', 'event', 'snapshot', 'request', 'model')
 #: Keys every message has.
 ENVELOPE_KEYS = ('schema', 'id', 'seq', 'epoch', 'robot', 'kind', 'time', 'body')
 

@@ -46,6 +46,7 @@ from perception.conversions import image_to_numpy, stamp_to_ns
 from perception.core import telemetry as tm
 from perception.core.cdr import CdrError, detection_hypotheses
 from perception.core.image_encoding import ImageEncodingError
+from perception.core.lifecycle import inbox_of
 from perception.core.outbox import Outbox, OutboxError
 from perception.mqtt_link import LinkConfig
 from perception.node_main import run_node
@@ -98,6 +99,14 @@ PARAMS = [
       'CPU).', min_value=0.0, max_value=3600.0),
     P('process_scope', "Processes in the CPU and memory figures: the launcher's children "
       '(siblings), this node (self), or none.', choices=('siblings', 'self', 'none')),
+    P('model_offers', 'Take model bundles published on <prefix>/<robot>/model into the '
+      "detector's inbox (the detector verifies and installs them); false does not subscribe."),
+    P('model_dir', "The detector's model_dir, whose inbox/ offered bundles are written to: it "
+      "must match the detector's model_dir. '' is $ROS_HOME/perception/models."),
+    P('model_offer_max_mb', 'Largest model bundle taken over MQTT (MB); a larger offer is '
+      'refused.', min_value=0.1, max_value=256.0),
+    P('model_inbox_max', 'Offers are refused while this many bundles wait in the inbox, not yet '
+      'taken by the detector.', min_value=1, max_value=100),
 ]
 
 #: Longest text taken from a telemetry/events message (characters).
@@ -160,7 +169,10 @@ class TelemetryNode(Node):
             drain_bytes_per_s=p['drain_bytes_per_s'], max_inflight=p['max_inflight'],
             snapshot_size=(p['snapshot_width'], p['snapshot_height']),
             jpeg_quality=p['jpeg_quality'], request_min_interval_s=p['request_min_interval_s'],
-            process_scope=p['process_scope']), outbox, link, self._latest_map,
+            process_scope=p['process_scope'],
+            model_inbox=inbox_of(p['model_dir']) if p['model_offers'] else '',
+            model_offer_max_bytes=int(p['model_offer_max_mb'] * 1e6),
+            model_inbox_max=p['model_inbox_max']), outbox, link, self._latest_map,
             self._latest_frame)
         self.create_subscription(Image, 'camera/image_raw', self._on_frame, SENSOR_QOS)
         # Serialised: only classes and scores are read (perception.core.cdr), not whole messages.
@@ -179,7 +191,9 @@ class TelemetryNode(Node):
         self.worker.start()
         self.get_logger().info(
             f'robot {self.robot}: telemetry to {link.broker}{" over TLS" if p["tls"] else ""} '
-            f'under {p["topic_prefix"]}/{self.robot}/, outbox {outbox.path}')
+            f'under {p["topic_prefix"]}/{self.robot}/, outbox {outbox.path}' + (
+                f', model offers into {self.worker.config.model_inbox}'
+                if p['model_offers'] else ''))
 
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds / 1e9
@@ -301,8 +315,12 @@ class TelemetryNode(Node):
                   'oldest_s': f'{time.time() - stats["oldest"]:.1f}' if stats['oldest'] else '0',
                   'requests_served': requests['served'],
                   'requests_rejected': requests['rejected'],
+                  'model_offers_received': s['offers']['received'],
+                  'model_offers_refused': s['offers']['refused'],
                   'safety_state': self.safety.state or 'unknown',
                   'outbox': self.worker.outbox.path}
+        if s['offers']['last_refused']:
+            values['model_offer_last_refused'] = s['offers']['last_refused']
         for key, value in sorted(counters.items()):
             if key != 'seq':
                 values[key.replace('.', '_')] = value
