@@ -20,7 +20,7 @@ import shutil
 import pytest
 
 from perception.core import bundle as bundles
-from support import constant_manifest, NodeStarter, SCENE
+from support import constant_manifest, MqttReceiver, NodeStarter, SCENE
 
 
 @pytest.fixture
@@ -91,3 +91,17 @@ def detector_lifecycle(tmp_path):
     yield {'start': start, 'offer': offer, 'dir': tmp_path, 'shipped': shipped,
            'private': private, 'public': public, 'model_dir': model_dir}
     starter.kill_all()
+
+
+@pytest.fixture
+def receivers():
+    """Give a factory of MQTT subscribers to the test broker, each closed after the test."""
+    made = []
+
+    def make(*args, **kwargs):
+        receiver = MqttReceiver(*args, **kwargs)
+        made.append(receiver)
+        return receiver
+    yield make
+    for receiver in made:
+        receiver.close()

@@ -30,24 +30,11 @@ from perception.conversions import numpy_to_image, stamp_from_ns
 from perception.core import bundle as bundles
 from perception.core.model_store import ModelStore
 from perception.qos import SENSOR_QOS
-from support import constant_manifest, MqttReceiver, perception_command, SCENE, wait_until
+from support import constant_manifest, perception_command, SCENE, wait_until
 
 pytestmark = pytest.mark.node
 
 ROBOT = 'r1'
-
-
-@pytest.fixture
-def receivers():
-    made = []
-
-    def make(*args, **kwargs):
-        receiver = MqttReceiver(*args, **kwargs)
-        made.append(receiver)
-        return receiver
-    yield make
-    for receiver in made:
-        receiver.close()
 
 
 def telemetry_args(port, tmp_path, model_dir, *extra):

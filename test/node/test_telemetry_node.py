@@ -32,7 +32,7 @@ from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithP
 
 from perception.conversions import numpy_to_image, stamp_from_ns
 from perception.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
-from support import make_certificates, MqttReceiver, publish_until, Spinner, wait_until
+from support import make_certificates, publish_until, Spinner, wait_until
 
 pytestmark = pytest.mark.node
 
@@ -141,19 +141,6 @@ def feed(ros_context):
     feed = Feed(ros_context)
     yield feed
     feed.close()
-
-
-@pytest.fixture
-def receivers():
-    made = []
-
-    def make(*args, **kwargs):
-        receiver = MqttReceiver(*args, **kwargs)
-        made.append(receiver)
-        return receiver
-    yield make
-    for receiver in made:
-        receiver.close()
 
 
 def args(port, outbox, *extra, node='telemetry'):
