@@ -97,8 +97,10 @@ def test_the_bridge_carries_what_our_nodes_take_and_what_the_base_takes_from_the
     # What our nodes of this stack take and none of them publishes: Gazebo's.
     inputs = [t for t in stack.TOPICS if set(t.subscribers) & ours and
               not set(t.publishers) & ours]
-    # What they publish for the base (the simulator in the MuJoCo stack): Gazebo's drive takes.
-    outputs = [t for t in stack.TOPICS if 'simulator' in t.subscribers and
+    # What they publish for the base alone (the simulator in the MuJoCo stack, which also
+    # listens to detections and the gate's state for its lockstep and ground truth): Gazebo's
+    # drive takes it.
+    outputs = [t for t in stack.TOPICS if set(t.subscribers) == {'simulator'} and
                set(t.publishers) & ours]
     assert {t.name for t in inputs} >= {'scan', 'odom', '/clock', 'camera/image_raw'}
     assert [t.name for t in outputs] == ['cmd_vel']
