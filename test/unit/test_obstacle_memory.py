@@ -83,3 +83,16 @@ def test_frames_round_trip():
     points = np.random.default_rng(1).uniform(-3, 3, (20, 2))
     pose = (1.0, -2.0, 0.7)
     np.testing.assert_allclose(to_base(to_odom(points, pose), pose), points, atol=1e-12)
+
+
+def test_cells_anywhere_merge_as_rows_do():
+    # Cells are packed into one integer for np.unique: negative and large indices, and the
+    # order of the cells, are those of the rows.
+    from perception.core.obstacle_memory import _codes, _keys
+    rng = np.random.default_rng(5)
+    keys = np.vstack([rng.integers(-10 ** 6, 10 ** 6, (500, 2)),
+                      [[-1, -1], [-1, 0], [0, -1], [0, 0], [-1, 5], [3, -7]]])
+    keys = np.vstack([keys, keys[:50]])
+    codes = _codes(keys)
+    assert np.array_equal(_keys(codes), keys)
+    assert np.array_equal(_keys(np.unique(codes)), np.unique(keys, axis=0))

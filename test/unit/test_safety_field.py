@@ -92,3 +92,22 @@ def test_zone_samples_fill_the_zone_and_reach_its_corners():
 def test_transform_into_the_parent_frame():
     np.testing.assert_allclose(transform(pts((1.0, 0.0)), (2.0, 1.0, np.pi / 2)), [[2.0, 2.0]],
                                atol=1e-12)
+
+
+def test_the_box_around_a_zone_changes_no_answer():
+    # inside() tests only the points within the zone's box: the same answer as every point
+    # against every rectangle, turning fields and points on the edges included.
+    rng = np.random.default_rng(3)
+    zones = [protective_field(FIELD, v, w).stop for v, w in
+             ((0.0, 0.0), (1.2, 0.0), (0.8, 0.9), (-0.5, -0.4), (0.0, 1.0))]
+    for zone in zones:
+        points = np.vstack([rng.uniform(-4, 4, (4000, 2)), zone_samples(zone, 0.05)])
+        c, s = np.cos(zone[:, 2, None]), np.sin(zone[:, 2, None])
+        dx = points[None, :, 0] - zone[:, 0, None]
+        dy = points[None, :, 1] - zone[:, 1, None]
+        brute = ((np.abs(c * dx + s * dy) <= zone[:, 3, None]) &
+                 (np.abs(-s * dx + c * dy) <= zone[:, 4, None])).any(0)
+        assert np.array_equal(inside(zone, points), brute)
+        assert brute.sum() > 100
+    assert inside(zones[0], np.zeros((0, 2))).shape == (0,)
+    assert not inside(np.zeros((0, 5)), pts((0, 0))).any()

@@ -56,6 +56,22 @@ def to_odom(points: np.ndarray, pose: Pose) -> np.ndarray:
                             pose[1] + s * points[:, 0] + c * points[:, 1]])
 
 
+#: Cell indices are offset by this to pack a cell into one int64 (x high, y low): np.unique
+#: on one int64 column is many times faster than on rows, and sorts the cells the same way.
+_OFFSET = 1 << 30
+
+
+def _codes(keys: np.ndarray) -> np.ndarray:
+    """Pack cell indices (N, 2) into int64 codes ordered as the rows are."""
+    keys = np.clip(keys, 1 - _OFFSET, _OFFSET - 1)  # 50,000 km at 5 cm: never reached
+    return ((keys[:, 0] + _OFFSET) << 32) + (keys[:, 1] + _OFFSET)
+
+
+def _keys(codes: np.ndarray) -> np.ndarray:
+    """Unpack _codes()."""
+    return np.column_stack([(codes >> 32) - _OFFSET, (codes & 0xFFFFFFFF) - _OFFSET])
+
+
 class ObstacleMemory:
     """Obstacle columns on a grid of the odom frame."""
 
@@ -104,8 +120,9 @@ class ObstacleMemory:
     def _add(self, xy: np.ndarray, z: np.ndarray, stamp: float, origin: int) -> None:
         res = self.config.resolution
         keys = np.floor(xy / res).astype(np.int64)
-        keys, inverse, counts = np.unique(keys, axis=0, return_inverse=True,
-                                          return_counts=True)
+        codes, inverse, counts = np.unique(_codes(keys), return_inverse=True,
+                                           return_counts=True)
+        keys = _keys(codes)
         inverse = inverse.reshape(-1)
         zmin = np.full(len(keys), np.inf)
         zmax = np.full(len(keys), -np.inf)
@@ -115,8 +132,9 @@ class ObstacleMemory:
         np.add.at(mean, inverse, xy)
         mean /= counts[:, None]
         # Merge with what is remembered in the same cells: the column grows to hold both.
-        all_keys = np.concatenate([self.keys, keys])
-        merged, inverse = np.unique(all_keys, axis=0, return_inverse=True)
+        merged, inverse = np.unique(np.concatenate([_codes(self.keys), codes]),
+                                    return_inverse=True)
+        merged = _keys(merged)
         inverse = inverse.reshape(-1)
         new = (np.full(len(merged), np.inf), np.full(len(merged), -np.inf),
                np.zeros(len(merged), np.int64), np.full(len(merged), -np.inf))

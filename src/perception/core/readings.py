@@ -179,11 +179,11 @@ class DepthReading:
         """Floor places whose column (the height band) has valid depth somewhere in view."""
         n = len(xy)
         heights = self._heights(np.full(n, self.min_height), np.full(n, self.max_height), 5)
-        covered = np.zeros(n, bool)
-        for z in heights:
-            in_view, _, measured = self._lookup(np.column_stack([xy, z]))
-            covered |= in_view & np.isfinite(measured) & (measured > 0)
-        return covered
+        # Every height of every place in one lookup: (heights x places) rows.
+        columns = np.column_stack([np.tile(xy, (len(heights), 1)), heights.reshape(-1)])
+        in_view, _, measured = self._lookup(columns)
+        valid = in_view & np.isfinite(measured) & (measured > 0)
+        return valid.reshape(len(heights), n).any(0)
 
     def sees_free(self, xy: np.ndarray, zmin: np.ndarray, zmax: np.ndarray) -> np.ndarray:
         """

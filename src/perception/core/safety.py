@@ -49,13 +49,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from perception.core.obstacle_memory import MemoryConfig, ObstacleMemory, Pose, to_base, to_odom
-from perception.core.safety_field import FieldConfig, footprint_distance, inside
+from perception.core.safety_field import Field, FieldConfig, footprint_distance, inside
 from perception.core.safety_field import protective_field, zone_samples
 
 CLEAR, SLOW, STOP, STOP_LATCHED = 'CLEAR', 'SLOW', 'STOP', 'STOP_LATCHED'
 RANK = {CLEAR: 0, SLOW: 1, STOP: 2, STOP_LATCHED: 3}
 POINTS, ODOMETRY, DETECTIONS = 'points', 'odometry', 'detections'
 KINDS = (POINTS, ODOMETRY, DETECTIONS)
+#: Fields kept for reuse (their keys are exact speeds: a handful while cruising or standing).
+FIELD_CACHE = 64
 
 
 class SafetyConfigError(ValueError):
@@ -149,7 +151,11 @@ class SafetyMonitor:
         check_config(config)
         self.config = config
         self.sources: Dict[str, _Source] = {s.name: _Source(s) for s in config.sources}
-        self._origin = {name: i for i, name in enumerate(self.sources)}
+        self.names = list(self.sources)
+        self._origin = {name: i for i, name in enumerate(self.names)}
+        # Fields and their coverage samples by (speed, turn rate, widening): a robot cruising
+        # or standing asks for the same ones decision after decision.
+        self._fields: Dict[Tuple[float, float, float], Tuple[Field, np.ndarray]] = {}
         self.memory = ObstacleMemory(config.memory) if config.memory is not None else None
         self.velocity = (0.0, 0.0)
         self._poses: List[Tuple[float, Pose]] = []   # odometry history, oldest first
@@ -285,12 +291,29 @@ class SafetyMonitor:
             return xy
         return to_base(to_odom(xy, now_pose), source.pose)
 
-    def uncovered(self, stop_zone: np.ndarray, now: float) -> np.ndarray:
-        """Sample points of the stop field (base frame) that no fresh required reading covers."""
+    def _field(self, v: float, w: float, widen: float) -> Tuple[Field, np.ndarray]:
+        """Return the protective field at (v, w) widened by `widen`, and its stop samples."""
+        key = (v, w, widen)
+        found = self._fields.get(key)
+        if found is None:
+            if len(self._fields) >= FIELD_CACHE:
+                self._fields.clear()
+            zones = protective_field(self.config.field, v, w, widen)
+            found = self._fields[key] = (zones, self._samples(zones.stop))
+        return found
+
+    def _samples(self, stop_zone: np.ndarray) -> np.ndarray:
+        """Sample points of a stop zone (base frame) that coverage is checked at."""
         fp = self.config.field
         samples = zone_samples(stop_zone, self.config.coverage_spacing)
         body = (np.abs(samples[:, 0]) < fp.length / 2) & (np.abs(samples[:, 1]) < fp.width / 2)
-        samples = samples[~body]  # nothing but the robot can be inside its own footprint
+        return samples[~body]  # nothing but the robot can be inside its own footprint
+
+    def uncovered(self, stop_zone: np.ndarray, now: float,
+                  samples: Optional[np.ndarray] = None) -> np.ndarray:
+        """Sample points of the stop field (base frame) that no fresh required reading covers."""
+        if samples is None:
+            samples = self._samples(stop_zone)
         covered = np.zeros(len(samples), bool)
         for source in self.sources.values():
             if source.config.kind != POINTS or not source.config.required or \
@@ -299,15 +322,14 @@ class SafetyMonitor:
             covered |= source.reading.covers(self._in_reading_frame(samples, source))
         return samples[~covered]
 
-    def _obstacles(self, now: float) -> Tuple[np.ndarray, np.ndarray, List[str], np.ndarray]:
-        """Obstacle points now (base frame), their weights, source names and ages."""
-        names = list(self.sources)
+    def _obstacles(self, now: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return obstacle points now (base frame), weights, sources (into self.names), ages."""
+        empty = np.zeros((0, 2)), np.zeros(0, int), np.zeros(0, int), np.zeros(0)
         if self.memory is not None:
             if self.pose is None or not len(self.memory):
-                return np.zeros((0, 2)), np.zeros(0, int), [], np.zeros(0)
+                return empty
             xy, counts = self.memory.in_base(self.pose)
-            return (xy, counts, [names[i] for i in self.memory.origin],
-                    now - self.memory.stamp)
+            return xy, counts, self.memory.origin, now - self.memory.stamp
         parts, weights, origins, ages = [], [], [], []
         for name, source in self.sources.items():
             if source.config.kind == POINTS and source.reading is not None and \
@@ -317,11 +339,12 @@ class SafetyMonitor:
                     xy = to_base(to_odom(xy, source.pose), self.pose)
                 parts.append(xy)
                 weights.append(np.ones(len(xy), int))
-                origins += [name] * len(xy)
+                origins.append(np.full(len(xy), self._origin[name]))
                 ages.append(np.full(len(xy), now - source.stamp))
         if not parts:
-            return np.zeros((0, 2)), np.zeros(0, int), [], np.zeros(0)
-        return np.vstack(parts), np.concatenate(weights), origins, np.concatenate(ages)
+            return empty
+        return (np.vstack(parts), np.concatenate(weights), np.concatenate(origins),
+                np.concatenate(ages))
 
     def _people_now(self, now: float) -> Optional[np.ndarray]:
         people = self.people
@@ -340,9 +363,8 @@ class SafetyMonitor:
         cfg = self.config
         people = self._people_now(now)
         v, w = self._speeds(now)
-        zones = protective_field(cfg.field, v, w, cfg.person_margin if people is not None
-                                 else 0.0)
-        gaps = self.uncovered(zones.stop, now)
+        zones, samples = self._field(v, w, cfg.person_margin if people is not None else 0.0)
+        gaps = self.uncovered(zones.stop, now, samples)
         if len(gaps):
             return Decision(STOP, f'stop field not covered by any required sensor: '
                             f'{describe_sectors(gaps)}', 'coverage')
@@ -355,13 +377,14 @@ class SafetyMonitor:
             for mask, state in ((in_stop, STOP), (in_slow, SLOW)):
                 if weights[mask].sum() >= cfg.min_points:
                     nearest = int(np.flatnonzero(mask)[np.argmin(distance[mask])])
-                    remembered = ages[nearest] > self.sources[origins[nearest]].config.timeout
+                    origin = self.names[int(origins[nearest])]
+                    remembered = ages[nearest] > self.sources[origin].config.timeout
                     what = (f'{int(weights[mask].sum())} points' if state == STOP else
                             'obstacle') + (' (remembered, out of view now)' if remembered
                                            else '')
                     where = (f'the stop field ({zones.length:.2f} m ahead at {abs(v):.2f} m/s)'
                              if state == STOP else 'the slow field')
-                    best = Decision(state, f'{what} in {where}', origins[nearest],
+                    best = Decision(state, f'{what} in {where}', origin,
                                     best.closest, float(ages[nearest]),
                                     cfg.slow_scale if state == SLOW else 1.0)
                     break

@@ -100,10 +100,31 @@ def protective_field(config: FieldConfig, speed: float, yaw_rate: float,
     return Field(stop, slow, distance)
 
 
+def bounds(rectangles: np.ndarray) -> Tuple[float, float, float, float]:
+    """Axis-aligned box (x min, y min, x max, y max) around the rectangles (K, 5), K > 0."""
+    c, s = np.abs(np.cos(rectangles[:, 2])), np.abs(np.sin(rectangles[:, 2]))
+    ex = c * rectangles[:, 3] + s * rectangles[:, 4]
+    ey = s * rectangles[:, 3] + c * rectangles[:, 4]
+    return (float((rectangles[:, 0] - ex).min()), float((rectangles[:, 1] - ey).min()),
+            float((rectangles[:, 0] + ex).max()), float((rectangles[:, 1] + ey).max()))
+
+
 def inside(rectangles: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Boolean mask of the points (N, 2) that fall in any of the rectangles (K, 5)."""
-    if len(points) == 0:
-        return np.zeros(0, bool)
+    if len(points) == 0 or len(rectangles) == 0:
+        return np.zeros(len(points), bool)
+    # Most points (the remembered ones up to metres away) lie outside the zone's box: only
+    # those within it (and a hair more, for rounding) take the K x N test.
+    x0, y0, x1, y1 = bounds(rectangles)
+    near = (points[:, 0] >= x0 - 1e-6) & (points[:, 0] <= x1 + 1e-6) & \
+        (points[:, 1] >= y0 - 1e-6) & (points[:, 1] <= y1 + 1e-6)
+    mask = np.zeros(len(points), bool)
+    if near.any():
+        mask[near] = _inside_any(rectangles, points[near])
+    return mask
+
+
+def _inside_any(rectangles: np.ndarray, points: np.ndarray) -> np.ndarray:
     dx = points[None, :, 0] - rectangles[:, 0, None]
     dy = points[None, :, 1] - rectangles[:, 1, None]
     c, s = np.cos(rectangles[:, 2, None]), np.sin(rectangles[:, 2, None])
