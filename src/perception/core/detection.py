@@ -213,6 +213,13 @@ def to_tensor(image: np.ndarray, rgb_input: bool, source_rgb: bool, scale: float
     """Turn a letterboxed (h, w, 3) uint8 image into a normalized [1, 3, h, w] tensor."""
     if rgb_input != source_rgb:
         image = image[:, :, ::-1]
-    tensor = image.astype(np.float32) * scale
-    tensor = (tensor - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
-    return np.ascontiguousarray(tensor.transpose(2, 0, 1)[None])
+    # Channel by channel into the planar tensor: two passes over the pixels, not five, with
+    # (x * scale - mean) / std folded into one multiply and one subtraction.
+    h, w = image.shape[:2]
+    tensor = np.empty((1, 3, h, w), np.float32)
+    for c in range(3):
+        factor = np.float32(scale) / np.float32(std[c])
+        np.multiply(image[:, :, c], factor, out=tensor[0, c], casting='unsafe')
+        if mean[c]:
+            tensor[0, c] -= np.float32(mean[c]) / np.float32(std[c])
+    return tensor
