@@ -32,6 +32,10 @@ from typing import Dict, List, Optional, Sequence, TextIO
 
 from perception import stack
 
+#: The environment variable that picks the nodes' executor (perception.node_main): single
+#: (rclpy's SingleThreadedExecutor, the default) or lean (perception.lean_executor).
+EXECUTOR_VARIABLE = 'PERCEPTION_EXECUTOR'
+
 EXIT_OK = 0
 EXIT_REQUIRED_DIED = 1
 EXIT_START_FAILED = 3

@@ -15,6 +15,7 @@
 """The main() every node shares: init, spin on one thread, clean shutdown, clear start errors."""
 
 import faulthandler
+import os
 import signal
 import socket
 import sys
@@ -31,6 +32,7 @@ from perception.core.calibration import CalibrationError
 from perception.core.capture import SourceError
 from perception.core.model import ModelError
 from perception.core.optional import MissingDependencyError
+from perception.launcher import EXECUTOR_VARIABLE
 from perception.params import ParameterError
 
 #: Exit status of a node that refused its configuration.
@@ -90,6 +92,18 @@ class StopOnSignal:
         self._reader.close()
 
 
+def make_executor():
+    """Return the executor PERCEPTION_EXECUTOR names: 'lean' (campaigns) or rclpy's (default)."""
+    choice = os.environ.get(EXECUTOR_VARIABLE, '')
+    if choice == 'lean':
+        from perception.lean_executor import LeanExecutor
+        return LeanExecutor()
+    if choice not in ('', 'single'):
+        print(f'[WARN] {EXECUTOR_VARIABLE}={choice!r} is not lean or single: using single',
+              file=sys.stderr, flush=True)
+    return SingleThreadedExecutor()
+
+
 def run_node(factory: Callable, args=None) -> int:
     """Create a node with factory() and spin it until shutdown; return the exit status."""
     # A crash in native code (rcl, Fast DDS, ONNX Runtime, MuJoCo) prints the Python stack.
@@ -110,7 +124,7 @@ def run_node(factory: Callable, args=None) -> int:
         stop.close()
         rclpy.try_shutdown()
         return EXIT_CONFIG
-    executor = SingleThreadedExecutor()
+    executor = make_executor()
     executor.add_node(node)
     try:
         # Returns on a signal, or once a node shut its context down itself (a finished
