@@ -127,8 +127,8 @@ def figures(done: dict) -> dict:
             cpu[name] = cpu.get(name, 0.0) + seconds
     return {
         'runs_per_hour': done['summary']['runs_per_hour'],
-        'realtime_factor_median': statistics.median(
-            r['sim_realtime_factor'] for r in results) if results else None,
+        'realtime_factor_median': round(statistics.median(
+            r['sim_realtime_factor'] for r in results), 3) if results else None,
         'realtime_factor_min': min((r['sim_realtime_factor'] for r in results), default=None),
         'realtime_factor_end_to_end': round(statistics.median(
             r['realtime_factor'] for r in results), 3) if results else None,
