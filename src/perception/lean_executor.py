@@ -62,6 +62,13 @@ def _finish(result, what: str) -> None:
                             'callbacks only')
 
 
+def _refuse_clients(node) -> None:
+    """Raise LeanExecutorError for a node with clients (its entities are generators)."""
+    if any(True for _ in node.clients):
+        raise LeanExecutorError(f'node {node.get_name()} has clients: the lean executor does '
+                                'not run them')
+
+
 class LeanExecutor:
     """Spins nodes on the calling thread; see the module's docstring for what it runs."""
 
@@ -79,9 +86,7 @@ class LeanExecutor:
         """Add a node; False if it was added already."""
         if node in self._nodes:
             return False
-        if list(node.clients):  # the node's entities are generators
-            raise LeanExecutorError(f'node {node.get_name()} has clients: the lean executor '
-                                    'does not run them')
+        _refuse_clients(node)
         self._nodes.append(node)
         node.executor = self
         self.wake()
@@ -140,9 +145,7 @@ class LeanExecutor:
             raise ExternalShutdownException()
         subscriptions, timers, guards, services, waitables = [], [], [self._guard], [], []
         for node in self._nodes:
-            if list(node.clients):
-                raise LeanExecutorError(f'node {node.get_name()} has clients: the lean '
-                                        'executor does not run them')
+            _refuse_clients(node)  # a client may be created after add_node
             subscriptions += node.subscriptions
             timers += node.timers
             guards += node.guards

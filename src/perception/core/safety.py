@@ -309,11 +309,8 @@ class SafetyMonitor:
         body = (np.abs(samples[:, 0]) < fp.length / 2) & (np.abs(samples[:, 1]) < fp.width / 2)
         return samples[~body]  # nothing but the robot can be inside its own footprint
 
-    def uncovered(self, stop_zone: np.ndarray, now: float,
-                  samples: Optional[np.ndarray] = None) -> np.ndarray:
-        """Sample points of the stop field (base frame) that no fresh required reading covers."""
-        if samples is None:
-            samples = self._samples(stop_zone)
+    def uncovered(self, samples: np.ndarray, now: float) -> np.ndarray:
+        """Return the stop field's samples (base frame) that no fresh required reading covers."""
         covered = np.zeros(len(samples), bool)
         for source in self.sources.values():
             if source.config.kind != POINTS or not source.config.required or \
@@ -364,7 +361,7 @@ class SafetyMonitor:
         people = self._people_now(now)
         v, w = self._speeds(now)
         zones, samples = self._field(v, w, cfg.person_margin if people is not None else 0.0)
-        gaps = self.uncovered(zones.stop, now, samples)
+        gaps = self.uncovered(samples, now)
         if len(gaps):
             return Decision(STOP, f'stop field not covered by any required sensor: '
                             f'{describe_sectors(gaps)}', 'coverage')
